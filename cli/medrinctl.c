@@ -1,0 +1,188 @@
+/* medrinctl - Medrin's admin tool: migrations and configuration checks.
+ *
+ * Exit status: 0 ok, 1 runtime failure (PostgreSQL down, migration refused or failed),
+ * 2 usage or configuration error. Human output goes to stdout, problems to stderr, log
+ * lines (JSON) to stderr.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+    "usage: medrinctl [--env-file FILE] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  migrate [--dir DIR]   apply pending sql/migrations (default MEDRIN_MIGRATIONS_DIR)\n"
+    "  config check          validate the configuration and print it, secrets masked\n"
+    "  config keys           list every configuration variable, one per line\n"
+    "\n"
+    "options:\n"
+    "  -e, --env-file FILE   read KEY=VALUE lines (systemd EnvironmentFile) first;\n"
+    "                        MEDRIN_ENV_FILE, when set, is read the same way\n"
+    "  -h, --help            show this help\n"
+    "  -V, --version         show the version\n"
+    "\n"
+    "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n";
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "medrinctl: %s\n%s", msg, usage_text);
+	return EXIT_USAGE;
+}
+
+static int cmd_config_keys(void)
+{
+	size_t n;
+	const struct config_key *k = config_keys(&n);
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", k[i].name);
+	return EXIT_OK;
+}
+
+static int cmd_config_check(const struct config *cfg)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out, NULL, 1 << 20);
+	rc = config_dump(cfg, &out);
+	if (rc == ERR_OK)
+		fputs(buf_str(&out), stdout);
+	else
+		fprintf(stderr, "medrinctl: config dump failed: %s\n", err_name(rc));
+	buf_free(&out);
+	return rc == ERR_OK ? EXIT_OK : EXIT_RUNTIME;
+}
+
+static int cmd_migrate(const struct config *cfg, const char *dir)
+{
+	struct buf out;
+	int applied = 0;
+	/* No statement_timeout: a migration may legitimately run long, and a second
+	 * medrinctl waits on the advisory lock for as long as the first one takes. */
+	struct db *db = db_new(cfg->database_url, 0, cfg->db_connect_timeout_s);
+
+	buf_init(&out, NULL, 1 << 20);
+	int rc = migrate_run(db, dir ? dir : cfg->migrations_dir, &out, &applied);
+
+	fputs(buf_str(&out), rc == ERR_OK ? stdout : stderr);
+	if (rc != ERR_OK) {
+		fprintf(stderr, "medrinctl: migrate failed (%s)", err_name(rc));
+		if (applied > 0)
+			fprintf(stderr, " after applying %d migration%s", applied,
+			        applied == 1 ? "" : "s");
+		fputc('\n', stderr);
+	}
+	buf_free(&out);
+	db_free(db);
+	return rc == ERR_OK ? EXIT_OK : EXIT_RUNTIME;
+}
+
+/* apply_env_file reads one EnvironmentFile; prints its problems. */
+static int apply_env_file(const char *path)
+{
+	struct buf err;
+
+	buf_init(&err, NULL, 64 * 1024);
+	int rc = config_apply_env_file(path, &err);
+
+	if (rc != ERR_OK)
+		fprintf(stderr, "medrinctl: %s", buf_str(&err));
+	buf_free(&err);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env_file = NULL;
+	int i = 1;
+
+	log_init("medrinctl", "info");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *o = argv[i];
+
+		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		} else if (strcmp(o, "-V") == 0 || strcmp(o, "--version") == 0) {
+			printf("medrinctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return EXIT_OK;
+		} else if (strcmp(o, "-e") == 0 || strcmp(o, "--env-file") == 0) {
+			if (i + 1 >= argc)
+				return usage_error("--env-file needs a file");
+			env_file = argv[++i];
+		} else if (strncmp(o, "--env-file=", 11) == 0) {
+			env_file = o + 11;
+		} else {
+			return usage_error("unknown option");
+		}
+	}
+	if (i >= argc)
+		return usage_error("no command given");
+	const char *cmd = argv[i++];
+	const char *sub = i < argc ? argv[i] : NULL;
+	const char *dir = NULL;
+
+	if (strcmp(cmd, "config") == 0) {
+		if (sub == NULL || (strcmp(sub, "check") != 0 && strcmp(sub, "keys") != 0))
+			return usage_error("config needs check or keys");
+		if (i + 1 < argc)
+			return usage_error("too many arguments");
+		if (strcmp(sub, "keys") == 0)
+			return cmd_config_keys();
+	} else if (strcmp(cmd, "migrate") == 0) {
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+				dir = argv[++i];
+			else if (strncmp(argv[i], "--dir=", 6) == 0)
+				dir = argv[i] + 6;
+			else
+				return usage_error("migrate takes only --dir DIR");
+		}
+	} else {
+		return usage_error("unknown command");
+	}
+
+	if (env_file != NULL && apply_env_file(env_file) != ERR_OK)
+		return EXIT_USAGE;
+	const char *from_env = getenv("MEDRIN_ENV_FILE");
+
+	if (from_env != NULL && *from_env != '\0' &&
+	    (env_file == NULL || strcmp(from_env, env_file) != 0)) {
+		/* Copy: applying the file may setenv MEDRIN_ENV_FILE itself. */
+		char *path = strdup(from_env);
+		int rc = path ? apply_env_file(path) : ERR_INTERNAL;
+
+		free(path);
+		if (rc != ERR_OK)
+			return EXIT_USAGE;
+	}
+
+	struct config cfg;
+	struct buf err;
+
+	buf_init(&err, NULL, 64 * 1024);
+	if (config_load(&cfg, &err) != ERR_OK) {
+		fprintf(stderr, "medrinctl: configuration problems:\n%s", buf_str(&err));
+		buf_free(&err);
+		return EXIT_USAGE;
+	}
+	buf_free(&err);
+	log_init("medrinctl", cfg.log_level);
+
+	int status = strcmp(cmd, "config") == 0 ? cmd_config_check(&cfg) : cmd_migrate(&cfg, dir);
+
+	/* log_init keeps the level only by comparison, not by pointer: safe to free. */
+	config_free(&cfg);
+	return status;
+}

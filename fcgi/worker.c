@@ -1,0 +1,359 @@
+/* worker.c - see worker.h and docs/internals/fcgi.md.
+ *
+ * Signals: SIGTERM stays blocked for the whole life of the worker except inside ppoll(),
+ * where we wait for the listening socket to become readable. So SIGTERM can only be
+ * delivered while no request is in flight and no connection has been accepted; its
+ * handler only sets a flag that the loop checks when ppoll returns. Nothing inside
+ * libfcgi (accept, the read of the params, the response writes) is ever interrupted.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "api/app.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "http/problem.h"
+#include "worker.h"
+
+/* Past the body limit we still read (and discard) up to this much, so that nginx has
+ * delivered its whole request when we answer 413 and closes cleanly. */
+#define DRAIN_LIMIT (8L << 20)
+#define REQUEST_ID_MAX 64
+
+static volatile sig_atomic_t stop_requested;
+
+struct worker {
+	const struct config *cfg;
+	struct app app;
+	struct arena *arena;
+	FCGX_Request req;
+	unsigned long served;
+	unsigned long id_counter;
+	pid_t pid;
+};
+
+static void on_sigterm(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	FCGX_ShutdownPending();
+}
+
+static const char *getparam(void *ctx, const char *name)
+{
+	FCGX_Request *req = ctx;
+
+	return FCGX_GetParam(name, req->envp);
+}
+
+/* Empty CGI variables (nginx sends CONTENT_TYPE "" for a GET) count as absent. */
+static const char *param(FCGX_Request *req, const char *name)
+{
+	const char *v = FCGX_GetParam(name, req->envp);
+
+	return v && *v ? v : NULL;
+}
+
+/* Strict CONTENT_LENGTH: decimal digits only, no sign, no blanks, fits a long. */
+static int parse_content_length(const char *s, long *out)
+{
+	long v = 0;
+
+	if (!*s)
+		return ERR_INVALID;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return ERR_INVALID;
+		if (v > (LONG_MAX - (*s - '0')) / 10)
+			return ERR_INVALID;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int request_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= REQUEST_ID_MAX &&
+	       strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:") == n;
+}
+
+/* Not a secret, only unique enough to correlate log lines: pid and a counter. */
+static const char *make_request_id(struct worker *w)
+{
+	w->id_counter++;
+	return arena_printf(w->arena, "%08x%08lx", (unsigned)w->pid & 0xffffffffu,
+	                    w->id_counter & 0xffffffffUL);
+}
+
+static void drain(FCGX_Stream *in, long limit)
+{
+	char scratch[16384];
+	long total = 0;
+	int n;
+
+	while (total < limit) {
+		n = FCGX_GetStr(scratch, (int)sizeof(scratch), in);
+		if (n <= 0)
+			break;
+		total += n;
+	}
+}
+
+/* Reads exactly len bytes. Returns 0, or -1 when the stream ended early (the caller
+ * answers 400: a body shorter than its Content-Length is never handed to lib, even when
+ * what arrived happens to be valid JSON). */
+static int read_body(struct worker *w, struct http_req *hr, long len)
+{
+	char *body = arena_alloc(w->arena, (size_t)len + 1);
+	size_t got = 0;
+	int n;
+
+	while (got < (size_t)len) {
+		size_t want = (size_t)len - got;
+
+		n = FCGX_GetStr(body + got, want > INT_MAX ? INT_MAX : (int)want, w->req.in);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	body[got] = '\0';
+	hr->body = body;
+	hr->body_len = got;
+	if (got < (size_t)len) {
+		log_warn("request body short: %zu of %ld bytes", got, len);
+		return -1;
+	}
+	return 0;
+}
+
+static int header_safe(const char *s)
+{
+	return s && !strpbrk(s, "\r\n");
+}
+
+static void write_response(struct worker *w, const struct http_req *hr,
+                           const struct http_resp *resp)
+{
+	struct buf head;
+	int status = resp->status ? resp->status : 500;
+	int no_body = status == 204 || status == 304 || (status >= 100 && status < 200);
+	int head_only = strcmp(hr->method, "HEAD") == 0;
+	int rc = 0;
+	int i;
+
+	buf_init(&head, w->arena, 16384);
+	rc |= buf_printf(&head, "Status: %d %s\r\n", status, http_reason(status));
+	if (resp->content_type && !no_body && header_safe(resp->content_type))
+		rc |= buf_printf(&head, "Content-Type: %s\r\n", resp->content_type);
+	for (i = 0; i < resp->nheaders; i++) {
+		const struct http_header *h = &resp->headers[i];
+
+		if (!header_safe(h->name) || !header_safe(h->value) || !*h->name) {
+			log_warn("dropping a response header with CR/LF or no name");
+			continue;
+		}
+		rc |= buf_printf(&head, "%s: %s\r\n", h->name, h->value);
+	}
+	if (!no_body)
+		rc |= buf_printf(&head, "Content-Length: %zu\r\n", resp->body.len);
+	rc |= buf_puts(&head, "\r\n");
+	if (rc) {
+		/* Only possible with absurd headers: answer a bare 500 rather than a torn one. */
+		log_error("response headers over 16 KiB; sending 500");
+		FCGX_PutS("Status: 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+		          w->req.out);
+		return;
+	}
+	if (FCGX_PutStr(head.data, (int)head.len, w->req.out) < 0)
+		goto gone;
+	if (!no_body && !head_only && resp->body.len > 0 &&
+	    FCGX_PutStr(resp->body.data, (int)resp->body.len, w->req.out) < 0)
+		goto gone;
+	return;
+gone:
+	log_debug("client went away while the response was written");
+}
+
+static void serve(struct worker *w)
+{
+	struct http_req hr;
+	struct http_resp resp;
+	const char *v;
+	long len = -1;
+	int bad_length = 0;
+	int short_body = 0;
+
+	memset(&hr, 0, sizeof(hr));
+	hr.arena = w->arena;
+	hr.getparam = getparam;
+	hr.getparam_ctx = &w->req;
+	v = param(&w->req, "REQUEST_METHOD");
+	hr.method = v ? v : "GET";
+	/* The raw REQUEST_URI, not nginx's decoded DOCUMENT_URI: the router percent-decodes
+	 * path parameters exactly once, so "%2F" or "%25" in an id cannot change the route. */
+	v = param(&w->req, "REQUEST_URI");
+	if (v)
+		hr.path = arena_strndup(w->arena, v, strcspn(v, "?#"));
+	else
+		hr.path = (v = param(&w->req, "DOCUMENT_URI")) ? v : "/";
+	v = param(&w->req, "QUERY_STRING");
+	hr.query = v ? v : "";
+	hr.content_type = param(&w->req, "CONTENT_TYPE");
+	v = param(&w->req, "REMOTE_ADDR");
+	hr.remote_addr = v ? v : "";
+	v = param(&w->req, "HTTP_X_REQUEST_ID");
+	hr.request_id = v && request_id_ok(v) ? arena_strdup(w->arena, v) : make_request_id(w);
+	log_set_request_id(hr.request_id);
+
+	v = param(&w->req, "CONTENT_LENGTH");
+	if (v && parse_content_length(v, &len) < 0) {
+		bad_length = 1;
+		len = -1;
+	}
+	hr.content_length = len;
+	if (len > 0 && len > (long)w->cfg->max_body) {
+		hr.body_truncated = 1;
+		drain(w->req.in, DRAIN_LIMIT);
+	} else if (len > 0) {
+		short_body = read_body(w, &hr, len) < 0;
+	}
+
+	http_resp_init(&resp, w->arena);
+	if (bad_length)
+		problem_render(&resp, w->arena, 400, "invalid_content_length",
+		               "Content-Length is not a decimal number", NULL, 0);
+	else if (short_body)
+		problem_render(&resp, w->arena, 400, "incomplete_body",
+		               "the body is shorter than its Content-Length", NULL, 0);
+	else
+		app_handle(&w->app, w->arena, &hr, &resp);
+	write_response(w, &hr, &resp);
+	log_set_request_id(NULL);
+}
+
+static int install_signals(sigset_t *wait_mask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_sigterm;
+	sa.sa_flags = 0; /* no SA_RESTART: ppoll must return on SIGTERM */
+	if (sigaction(SIGTERM, &sa, NULL) < 0)
+		return ERR_INTERNAL;
+	/* The master owns SIGINT and SIGHUP (a terminal's ^C reaches the whole process group:
+	 * the master turns it into a graceful SIGTERM for us). */
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGHUP, &sa, NULL) < 0 ||
+	    sigaction(SIGPIPE, &sa, NULL) < 0)
+		return ERR_INTERNAL;
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) < 0)
+		return ERR_INTERNAL;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	if (sigprocmask(SIG_SETMASK, &block, NULL) < 0)
+		return ERR_INTERNAL;
+	sigemptyset(wait_mask);
+	return 0;
+}
+
+void worker_run(const struct config *cfg, int listen_fd, int close_fd)
+{
+	struct worker w;
+	sigset_t wait_mask;
+	struct pollfd pfd;
+	int code = 0;
+	int req_ready = 0;
+	int app_ready = 0;
+	int rc;
+
+	if (close_fd >= 0)
+		close(close_fd);
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.pid = getpid();
+	w.arena = NULL;
+	/* Our handlers first: libfcgi's OS_LibInit only installs its own where the
+	 * disposition is still the default. */
+	if (install_signals(&wait_mask) < 0) {
+		log_error("worker: cannot set up signals: %s", strerror(errno));
+		code = 1;
+		goto out;
+	}
+	rc = FCGX_Init();
+	if (rc != 0 || FCGX_InitRequest(&w.req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_error("worker: libfcgi initialisation failed (%d)", rc);
+		code = 1;
+		goto out;
+	}
+	req_ready = 1;
+	if (app_init(&w.app, cfg) < 0) {
+		log_error("worker: app_init failed; exiting");
+		code = WORKER_EXIT_INIT;
+		goto out;
+	}
+	app_ready = 1;
+	w.arena = arena_new(0);
+
+	pfd.fd = listen_fd;
+	pfd.events = POLLIN;
+	while (!stop_requested) {
+		if (cfg->max_requests > 0 && w.served >= (unsigned long)cfg->max_requests) {
+			log_info("worker: served %lu requests; recycling", w.served);
+			break;
+		}
+		pfd.revents = 0;
+		rc = ppoll(&pfd, 1, NULL, &wait_mask);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("worker: ppoll: %s", strerror(errno));
+			code = 1;
+			break;
+		}
+		if (stop_requested)
+			break;
+		rc = FCGX_Accept_r(&w.req);
+		if (rc < 0) {
+			/* Another worker won the race (EAGAIN), or nginx dropped the connection
+			 * before sending its request (libfcgi already retried): wait again. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED || rc == -9999)
+				continue;
+			log_error("worker: accept failed: %s",
+			          rc > -4096 ? strerror(-rc) : "libfcgi error");
+			code = 1;
+			break;
+		}
+		serve(&w);
+		FCGX_Finish_r(&w.req);
+		arena_reset(w.arena);
+		w.served++;
+	}
+	if (stop_requested)
+		log_debug("worker: stopping after %lu requests", w.served);
+out:
+	if (req_ready)
+		FCGX_Free(&w.req, 1);
+	if (w.arena)
+		arena_free(w.arena);
+	if (app_ready)
+		app_close(&w.app);
+	exit(code);
+}

@@ -1,0 +1,270 @@
+/* dispatch.c - the request pipeline and the helpers handlers render with; see
+ * dispatch.h and api.h.
+ *
+ * Order matters: the body limit is checked before anything looks at the body, the
+ * content type before parsing, and parsing before authentication (so a token check is
+ * never wasted on a body we refuse anyway). Every refusal is a problem+json response.
+ */
+#include "api/dispatch.h"
+
+#include <string.h>
+#include <strings.h>
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "base/util.h"
+#include "http/problem.h"
+
+/* ---- helpers for handlers ---- */
+
+int api_problem(struct api_req *r, int status, const char *code, const char *detail)
+{
+	return problem_render(r->resp, r->arena, status, code, detail, NULL, 0);
+}
+
+int api_invalid(struct api_req *r, const struct json_errors *errs)
+{
+	size_t n = errs->n < JSON_MAX_ERRORS ? errs->n : JSON_MAX_ERRORS;
+	struct problem_error pe[JSON_MAX_ERRORS];
+
+	for (size_t i = 0; i < n; i++) {
+		pe[i].field = errs->e[i].field;
+		pe[i].message = errs->e[i].message;
+	}
+	if (errs->unknown)
+		return problem_render(r->resp, r->arena, 422, "unknown_field",
+		                      "The request body has fields this endpoint does not accept.",
+		                      pe, n);
+	return problem_render(r->resp, r->arena, 422, "validation_failed",
+	                      "Some fields are missing or invalid.", pe, n);
+}
+
+static const char *route_name(const struct api_req *r)
+{
+	return r->route != NULL && r->route->name != NULL ? r->route->name : "unmatched";
+}
+
+int api_error(struct api_req *r, int err)
+{
+	switch (err) {
+	case ERR_UNAVAILABLE:
+		api_header(r, "Retry-After", "1");
+		return api_problem(r, 503, "dependency_unavailable",
+		                   "A backing service is not answering; try again shortly.");
+	case ERR_NOT_FOUND:
+		return api_problem(r, 404, "not_found", "No such object.");
+	case ERR_CONFLICT:
+		return api_problem(r, 409, "conflict", "The request conflicts with the current state.");
+	case ERR_DENIED:
+		return api_problem(r, 403, "forbidden", "You are not allowed to do this.");
+	case ERR_UNAUTHORIZED:
+		api_header(r, "WWW-Authenticate", "Bearer");
+		return api_problem(r, 401, "unauthorized", "A valid access token is required.");
+	case ERR_LIMITED:
+		return api_problem(r, 429, "rate_limited", "Too many requests; try again later.");
+	case ERR_TOO_LARGE:
+		return api_problem(r, 413, "body_too_large", "The request is too large.");
+	case ERR_INVALID:
+		return api_problem(r, 422, "validation_failed", "The request is not valid.");
+	default:
+		log_error("route %s failed: %s", route_name(r), err_name(err));
+		return api_problem(r, 500, "internal", "Something went wrong on our side.");
+	}
+}
+
+int api_json(struct api_req *r, int status, json_object *obj)
+{
+	buf_reset(&r->resp->body);
+	if (json_to_buf(obj, &r->resp->body) != ERR_OK) {
+		log_error("route %s: response body does not fit", route_name(r));
+		return api_problem(r, 500, "internal", "Something went wrong on our side.");
+	}
+	r->resp->status = status;
+	r->resp->content_type = "application/json";
+	return status;
+}
+
+int api_empty(struct api_req *r, int status)
+{
+	buf_reset(&r->resp->body);
+	r->resp->content_type = NULL;
+	r->resp->status = status;
+	return status;
+}
+
+void api_header(struct api_req *r, const char *name, const char *value)
+{
+	http_resp_header(r->resp, r->arena, name, value);
+}
+
+const char *api_param(const struct api_req *r, const char *name)
+{
+	return router_param(&r->match, name);
+}
+
+const char *api_query(struct api_req *r, const char *name)
+{
+	const char *q = r->http->query;
+
+	if (q == NULL || *q == '\0')
+		return NULL;
+	return util_query_param(r->arena, q, name);
+}
+
+/* ---- the pipeline ---- */
+
+/* The code a generic problem gets when a handler returns an error status unrendered. */
+static const char *generic_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 413: return "body_too_large";
+	case 415: return "unsupported_media_type";
+	case 422: return "validation_failed";
+	case 429: return "rate_limited";
+	case 503: return "dependency_unavailable";
+	}
+	return status >= 500 ? "internal" : "error";
+}
+
+/* Content-Type must be application/json; parameters (charset) allowed, any case. */
+static int is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static int skip_test_route(const void *entry, void *ctx)
+{
+	const struct route *rt = entry;
+
+	(void)ctx;
+	return (rt->flags & ROUTE_TEST) != 0;
+}
+
+static int role_allows(const struct route *rt, const char *role)
+{
+	if (role == NULL)
+		return 0;
+	if (rt->flags & ROUTE_ADMIN)
+		return strcmp(role, "admin") == 0;
+	if (rt->flags & ROUTE_STAFF)
+		return strcmp(role, "staff") == 0 || strcmp(role, "admin") == 0;
+	return 1;
+}
+
+/* run: everything between the transport and the access log; returns the status. */
+static int run(struct api_req *r, const struct route *table, size_t n)
+{
+	const struct http_req *req = r->http;
+	int test_routes = r->app != NULL && r->app->cfg != NULL && r->app->cfg->test_routes;
+	enum router_result m = router_match_filter(table, n, sizeof(table[0]), req->method,
+	                                           req->path, r->arena, &r->match,
+	                                           test_routes ? NULL : skip_test_route, NULL);
+
+	if (m == ROUTER_NOT_FOUND)
+		return api_problem(r, 404, "not_found", "No endpoint has this path.");
+	if (m == ROUTER_METHOD_NOT_ALLOWED) {
+		api_header(r, "Allow", r->match.allow);
+		return api_problem(r, 405, "method_not_allowed",
+		                   "This endpoint does not support this method; see Allow.");
+	}
+	r->route = &table[r->match.index];
+
+	const struct route *rt = r->route;
+	size_t max_body = rt->max_body ? rt->max_body : ROUTE_DEFAULT_MAX_BODY;
+
+	if (req->body_truncated || req->body_len > max_body ||
+	    (req->content_length > 0 && (unsigned long)req->content_length > max_body))
+		return api_problem(r, 413, "body_too_large",
+		                   arena_printf(r->arena, "The body may be at most %zu bytes.", max_body));
+	if (rt->flags & ROUTE_JSON) {
+		if (req->body != NULL && req->body_len > 0) {
+			const char *why = NULL;
+			json_object *body = NULL;
+
+			if (!is_json_type(req->content_type))
+				return api_problem(r, 415, "unsupported_media_type",
+				                   "The body must be JSON (Content-Type: application/json).");
+			if (json_parse(r->arena, req->body, req->body_len, &body, &why) != ERR_OK)
+				return api_problem(r, 400, "malformed_json",
+				                   arena_printf(r->arena, "The body is not valid JSON: %s.",
+				                                why != NULL ? why : "invalid JSON"));
+			if (!json_object_is_type(body, json_type_object)) {
+				struct problem_error e = { "", "must be a JSON object" };
+
+				return problem_render(r->resp, r->arena, 422, "validation_failed",
+				                      "The body must be a JSON object.", &e, 1);
+			}
+			r->body = body;
+		} else {
+			r->body = json_new_object(r->arena);
+		}
+	}
+	if (rt->flags & (ROUTE_AUTH | ROUTE_STAFF | ROUTE_ADMIN)) {
+		int rc = api_authenticate(r);
+
+		if (rc == ERR_UNAVAILABLE)
+			return api_error(r, ERR_UNAVAILABLE);
+		if (rc != ERR_OK || !r->auth.ok)
+			return api_error(r, ERR_UNAUTHORIZED);
+		if (!role_allows(rt, r->auth.role))
+			return api_problem(r, 403, "forbidden", "Your role does not allow this.");
+	}
+
+	int status = rt->handler(r);
+
+	if (status < 100 || status > 599) {
+		log_error("route %s returned an invalid status %d", route_name(r), status);
+		return api_problem(r, 500, "internal", "Something went wrong on our side.");
+	}
+	r->resp->status = status;
+	if (status >= 400 && r->resp->content_type == NULL && r->resp->body.len == 0)
+		problem_render(r->resp, r->arena, status, generic_code(status), NULL, NULL, 0);
+	return status;
+}
+
+void dispatch(struct app *app, const struct route *table, size_t n, struct arena *a,
+              const struct http_req *req, struct http_resp *resp)
+{
+	int64_t t0 = util_now_usec();
+	struct api_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.app = app;
+	r.arena = a;
+	r.http = req;
+	r.resp = resp;
+	http_resp_init(resp, a);
+	http_resp_header(resp, a, "Cache-Control", "no-store");
+
+	int status = run(&r, table, n);
+
+	/* HEAD keeps the GET body: the transport sends only the headers, with the
+	 * Content-Length the GET would have had. */
+	resp->status = status;
+
+	long usec = (long)(util_now_usec() - t0);
+	const char *method = r.route != NULL ? r.route->e.method : http_method_name(req->method);
+
+	if (r.route != NULL && req->method != NULL && strcmp(req->method, "HEAD") == 0)
+		method = "HEAD";
+	metrics_request(r.route != NULL ? r.match.index : n, status, usec);
+	log_access(method, route_name(&r), status, usec);
+}

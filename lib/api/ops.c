@@ -1,0 +1,57 @@
+/* ops.c - operations endpoints: health, readiness, metrics. */
+#include "api/api.h"
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "http/problem.h"
+#include "store/db.h"
+#include "store/rds.h"
+
+/* A fixed body, written without building a tree: this endpoint is the routing-only
+ * baseline of the benchmark. */
+int ops_health(struct api_req *r)
+{
+	static const char body[] = "{\"status\":\"ok\"}";
+
+	buf_reset(&r->resp->body);
+	if (buf_append(&r->resp->body, body, sizeof(body) - 1) != ERR_OK)
+		return api_error(r, ERR_INTERNAL);
+	r->resp->content_type = "application/json";
+	return 200;
+}
+
+int ops_ready(struct api_req *r)
+{
+	int pg_ok = r->app != NULL && r->app->db != NULL && db_ping(r->app->db) == ERR_OK;
+	int redis_ok = r->app != NULL && r->app->rds != NULL && rds_ping(r->app->rds) == ERR_OK;
+	json_object *checks = json_object_new_object();
+	json_object *top = json_new_object(r->arena);
+
+	json_object_object_add(checks, "postgres", json_object_new_string(pg_ok ? "ok" : "down"));
+	json_object_object_add(checks, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
+	json_object_object_add(top, "checks", checks);   /* top owns checks now */
+	if (pg_ok && redis_ok) {
+		json_object *body = json_new_object(r->arena);
+
+		json_object_object_add(body, "status", json_object_new_string("ok"));
+		json_object_object_add(body, "checks", json_object_get(checks));
+		return api_json(r, 200, body);
+	}
+	const char *detail = !pg_ok && !redis_ok ? "postgres and redis are not answering"
+	                     : !pg_ok ? "postgres is not answering" : "redis is not answering";
+
+	log_warn("not ready: %s", detail);
+	api_header(r, "Retry-After", "1");
+	return problem_render_ext(r->resp, r->arena, 503, "not_ready", detail, NULL, 0, top);
+}
+
+int ops_metrics(struct api_req *r)
+{
+	buf_reset(&r->resp->body);
+	if (metrics_render(&r->resp->body) != ERR_OK)
+		return api_error(r, ERR_INTERNAL);
+	r->resp->content_type = "text/plain; version=0.0.4";
+	return 200;
+}

@@ -1,0 +1,615 @@
+/* config.c - the configuration table, loading, validation, dump, env files; see config.h.
+ *
+ * Every key is one row below. config_load copies every string (the default included) with
+ * strdup, so config_free can release every CONFIG_STR field without knowing where it came
+ * from, and the environment may change afterwards (SIGHUP) without touching a loaded
+ * configuration.
+ */
+#include "base/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include "base/buf.h"
+#include "base/util.h"
+
+#ifndef MEDRIN_DATADIR
+#define MEDRIN_DATADIR "/usr/local/share/medrin"
+#endif
+
+/* clang-format off */
+#define F(field) offsetof(struct config, field)
+#define STR(name, field, def, flags, choices, help) \
+	{ name, CONFIG_STR, F(field), def, flags, 0, 0, help, choices }
+#define INT(name, field, def, min, max, help) \
+	{ name, CONFIG_INT, F(field), def, 0, min, max, help, NULL }
+#define BOOL(name, field, def, help) \
+	{ name, CONFIG_BOOL, F(field), def, 0, 0, 1, help, NULL }
+
+static const struct config_key config_table[] = {
+	/* general */
+	STR("MEDRIN_ENV", env, "production", 0, "production|development|test",
+	    "production, development or test; the last two relax secret checks"),
+	STR("MEDRIN_LOG_LEVEL", log_level, "info", 0, "debug|info|warn|error",
+	    "minimum level of the JSON log lines on stderr"),
+	/* process pool */
+	STR("MEDRIN_LISTEN", listen, "/run/medrin/fcgi.sock", 0, NULL,
+	    "FastCGI socket: unix path, host:port, or \"systemd\" (socket activation)"),
+	INT("MEDRIN_WORKERS", workers, "2", 0, 256,
+	    "prefork workers per pool; 0 means one per online CPU"),
+	INT("MEDRIN_MAX_REQUESTS", max_requests, "100000", 0, 1000000000,
+	    "requests a worker serves before it is recycled (0: never)"),
+	INT("MEDRIN_MAX_BODY", max_body, "1048576", 1024, 64 * 1024 * 1024,
+	    "hard cap in bytes for any request body"),
+	INT("MEDRIN_DRAIN_SECONDS", drain_seconds, "30", 0, 3600,
+	    "graceful stop/reload deadline for in-flight requests"),
+	STR("MEDRIN_ENV_FILE", env_file, NULL, 0, NULL,
+	    "EnvironmentFile re-read by the master on SIGHUP (unset: none)"),
+	BOOL("MEDRIN_TEST_ROUTES", test_routes, "0",
+         "1 enables /api/v1/_test/* (refused when MEDRIN_ENV=production)"),
+	/* storage */
+	STR("DATABASE_URL", database_url, "postgresql:///medrin", CONFIG_REQUIRED | CONFIG_URL, NULL,
+	    "libpq connection URL or key=value string"),
+	INT("MEDRIN_DB_STATEMENT_TIMEOUT_MS", db_statement_timeout_ms, "5000", 0, 3600000,
+	    "PostgreSQL statement_timeout for request work (0: none)"),
+	INT("MEDRIN_DB_CONNECT_TIMEOUT", db_connect_timeout_s, "3", 1, 300,
+	    "PostgreSQL connect timeout in seconds"),
+	STR("REDIS_URL", redis_url, "redis://127.0.0.1:6379/0", CONFIG_REQUIRED | CONFIG_URL, NULL,
+	    "redis://[:password@]host[:port][/db] or unix:///path[?db=N]"),
+	STR("MEDRIN_REDIS_PREFIX", redis_prefix, "medrin:", 0, NULL, "prefix of every Redis key"),
+	INT("MEDRIN_REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000,
+	    "Redis connect and command timeout"),
+	STR("MEDRIN_MIGRATIONS_DIR", migrations_dir, MEDRIN_DATADIR "/migrations", CONFIG_REQUIRED,
+	    NULL, "directory of NNNN_name.sql migrations"),
+	/* security */
+	STR("SECRET_KEY", secret_key, NULL, CONFIG_SECRET | CONFIG_REQUIRED, NULL,
+	    "keys OTP hashes and signed links; >= 32 random bytes"),
+	STR("JWT_SECRET_KEY", jwt_secret_key, NULL, CONFIG_SECRET, NULL,
+	    "HS256 signing key; >= 32 random bytes (required with HS256)"),
+	STR("JWT_ALGORITHM", jwt_algorithm, "HS256", 0, "HS256|RS256|ES256", "JWT signing algorithm"),
+	STR("MEDRIN_JWT_PRIVATE_KEY_FILE", jwt_private_key_file, NULL, 0, NULL,
+	    "PEM private key (RS256/ES256)"),
+	STR("MEDRIN_JWT_PUBLIC_KEY_FILE", jwt_public_key_file, NULL, 0, NULL,
+	    "PEM public key (RS256/ES256)"),
+	INT("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", jwt_access_minutes, "30", 1, 1440,
+	    "access token lifetime in minutes"),
+	INT("MEDRIN_REFRESH_TOKEN_EXPIRE_DAYS", jwt_refresh_days, "30", 1, 365,
+	    "refresh token (session) lifetime in days"),
+	STR("MEDRIN_JWT_ISSUER", jwt_issuer, "medrin", 0, NULL, "JWT iss claim"),
+	STR("MEDRIN_JWT_AUDIENCE", jwt_audience, "medrin-api", 0, NULL, "JWT aud claim"),
+	INT("MEDRIN_REFRESH_GRACE_SECONDS", refresh_grace_seconds, "5", 0, 10,
+	    "window in which a retried refresh gets the same new pair"),
+	INT("OTP_EXPIRY_SECONDS", otp_expiry_seconds, "300", 30, 3600, "lifetime of an emailed OTP"),
+	STR("LOGIN_OTP", login_otp, "optional", 0, "off|optional|required",
+	    "login OTP: off, optional (per user) or required"),
+	INT("MEDRIN_HASH_CONCURRENCY", hash_concurrency, "0", 0, 1024,
+	    "password hashes at once per host (0: number of CPUs)"),
+	STR("MEDRIN_RUN_DIR", hash_lock_dir, "/run/medrin", 0, NULL,
+	    "runtime directory (per-host hashing slots)"),
+	/* mail */
+	STR("SMTP_URL", smtp_url, "smtp://127.0.0.1:25", CONFIG_URL, NULL,
+	    "smtp://[user:password@]host:port or smtps://"),
+	STR("MAIL_FROM", mail_from, "Medrin <no-reply@localhost>", 0, NULL, "From: of outgoing mail"),
+	STR("MEDRIN_PUBLIC_URL", public_url, "https://localhost:8443", 0, NULL,
+	    "public base URL, for links in mail"),
+	INT("MEDRIN_WORKER_POLL_SECONDS", worker_poll_seconds, "5", 1, 3600,
+	    "medrin-worker's queue poll interval (LISTEN/NOTIFY wakes it sooner)"),
+};
+/* clang-format on */
+
+#define NKEYS (sizeof(config_table) / sizeof(config_table[0]))
+
+const struct config_key *config_keys(size_t *n)
+{
+	*n = NKEYS;
+	return config_table;
+}
+
+/* Field access by offset. A `const char *` field is read and written as `char *` (same
+ * representation) so that config_free can release what config_load duplicated. */
+static char **str_field(struct config *cfg, const struct config_key *k)
+{
+	return (char **)(void *)((char *)cfg + k->offset);
+}
+
+static const char *str_value(const struct config *cfg, const struct config_key *k)
+{
+	return *(const char *const *)(const void *)((const char *)cfg + k->offset);
+}
+
+static int *int_field(struct config *cfg, const struct config_key *k)
+{
+	return (int *)(void *)((char *)cfg + k->offset);
+}
+
+static int int_value(const struct config *cfg, const struct config_key *k)
+{
+	return *(const int *)(const void *)((const char *)cfg + k->offset);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL) {
+		fputs("medrin: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+/* problem appends one "NAME: rule" line; the value is never part of it. */
+static void problem(struct buf *errbuf, const char *name, const char *rule)
+{
+	if (errbuf != NULL)
+		(void)!buf_printf(errbuf, "%s: %s\n", name, rule);
+}
+
+static int choice_ok(const char *choices, const char *v)
+{
+	size_t vlen = strlen(v);
+
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t n = bar ? (size_t)(bar - p) : strlen(p);
+
+		if (n == vlen && strncmp(p, v, n) == 0)
+			return 1;
+		p += n + (bar ? 1 : 0);
+	}
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return ERR_OK;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return ERR_OK;
+		}
+	}
+	return ERR_INVALID;
+}
+
+/* Placeholders seen in example files and tutorials. Compared case-insensitively after
+ * dropping everything that is not a letter or digit ("your-secret-key" = "YOUR_SECRET_KEY"). */
+static const char *const placeholders[] = {
+    "changeme",   "changethis",    "changeit",
+    "secret",     "secretkey",     "yoursecretkey",
+    "yoursecret", "yourjwtsecret", "yourjwtsecretkey",
+    "jwtsecret",  "jwtsecretkey",  "development",
+    "dev",        "devsecret",     "test",
+    "testing",    "testsecret",    "password",
+    "default",    "example",       "placeholder",
+    "insecure",   "supersecret",   "supersecretkey",
+    "mysecret",   "mysecretkey",   "replaceme",
+    "todo",       "xxx",           "none",
+    "null",       "key",
+};
+
+/* Fragments that mark a template value however long it is made. */
+static const char *const placeholder_parts[] = {
+    "changeme", "yoursecret", "replaceme", "placeholder", "notsecret", "insecure",
+};
+
+static int is_placeholder(const char *v)
+{
+	char norm[256];
+	size_t n = 0;
+
+	for (const char *p = v; *p && n < sizeof(norm) - 1; p++)
+		if (isalnum((unsigned char)*p))
+			norm[n++] = (char)tolower((unsigned char)*p);
+	norm[n] = '\0';
+	if (n == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++)
+		if (strcmp(norm, placeholders[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof(placeholder_parts) / sizeof(placeholder_parts[0]); i++)
+		if (strstr(norm, placeholder_parts[i]) != NULL)
+			return 1;
+	/* One character repeated ("xxxx…", "0000…") is not a key. */
+	size_t vlen = strlen(v);
+	size_t same = 1;
+
+	while (same < vlen && v[same] == v[0])
+		same++;
+	return vlen > 0 && same == vlen;
+}
+
+#define MIN_SECRET_BYTES 32
+
+static void check_secret(const struct config *cfg, const char *name, const char *v,
+                         struct buf *errbuf, int *bad)
+{
+	if (cfg->dev_mode)
+		return;
+	if (v == NULL || *v == '\0') {
+		problem(errbuf, name, "is required outside development (>= 32 random bytes)");
+		*bad = 1;
+	} else if (is_placeholder(v)) {
+		problem(errbuf, name,
+		        "is a known placeholder; generate one (openssl rand -base64 48)");
+		*bad = 1;
+	} else if (strlen(v) < MIN_SECRET_BYTES) {
+		problem(errbuf, name, "must be at least 32 bytes");
+		*bad = 1;
+	}
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* validate checks the rules that involve more than one key or more than a range. */
+static int validate(struct config *cfg, struct buf *errbuf)
+{
+	int bad = 0;
+
+	cfg->dev_mode = strcmp(cfg->env, "development") == 0 || strcmp(cfg->env, "test") == 0;
+	check_secret(cfg, "SECRET_KEY", cfg->secret_key, errbuf, &bad);
+	if (strcmp(cfg->jwt_algorithm, "HS256") == 0) {
+		check_secret(cfg, "JWT_SECRET_KEY", cfg->jwt_secret_key, errbuf, &bad);
+	} else {
+		/* A signing host needs the private key (the public one is derived from it); a
+		 * verify-only host of a multi-host deployment needs just the public key. */
+		const char *files[2][2] = {
+		    {"MEDRIN_JWT_PRIVATE_KEY_FILE", cfg->jwt_private_key_file},
+		    {"MEDRIN_JWT_PUBLIC_KEY_FILE", cfg->jwt_public_key_file},
+		};
+
+		if (files[0][1] == NULL && files[1][1] == NULL) {
+			problem(errbuf, "MEDRIN_JWT_PRIVATE_KEY_FILE",
+			        "or MEDRIN_JWT_PUBLIC_KEY_FILE is required with JWT_ALGORITHM RS256/ES256");
+			bad = 1;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (files[i][1] != NULL && access(files[i][1], R_OK) != 0) {
+				problem(errbuf, files[i][0], "is not a readable file");
+				bad = 1;
+			}
+		}
+	}
+	if (cfg->test_routes && strcmp(cfg->env, "production") == 0) {
+		problem(errbuf, "MEDRIN_TEST_ROUTES",
+		        "must not be enabled when MEDRIN_ENV=production");
+		bad = 1;
+	}
+	if (!has_prefix(cfg->redis_url, "redis://") && !has_prefix(cfg->redis_url, "unix://")) {
+		problem(errbuf, "REDIS_URL", "must start with redis:// or unix://");
+		bad = 1;
+	}
+	if (!has_prefix(cfg->smtp_url, "smtp://") && !has_prefix(cfg->smtp_url, "smtps://")) {
+		problem(errbuf, "SMTP_URL", "must start with smtp:// or smtps://");
+		bad = 1;
+	}
+	if (!has_prefix(cfg->public_url, "https://") && !has_prefix(cfg->public_url, "http://")) {
+		problem(errbuf, "MEDRIN_PUBLIC_URL", "must start with https:// or http://");
+		bad = 1;
+	}
+	if (cfg->workers == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->workers = cpus > 0 ? (int)(cpus > 256 ? 256 : cpus) : 2;
+	}
+	return bad ? ERR_INVALID : ERR_OK;
+}
+
+int config_load(struct config *cfg, struct buf *errbuf)
+{
+	int bad = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct config_key *k = &config_table[i];
+		const char *v = getenv(k->name);
+
+		/* KEY= in an EnvironmentFile means "not set": the default applies. */
+		if (v == NULL || *v == '\0')
+			v = k->def;
+		switch (k->type) {
+		case CONFIG_STR:
+			if (v == NULL) {
+				if ((k->flags & CONFIG_REQUIRED) && !(k->flags & CONFIG_SECRET)) {
+					problem(errbuf, k->name, "is required");
+					bad = 1;
+				}
+				break;
+			}
+			if (k->choices != NULL && !choice_ok(k->choices, v)) {
+				char rule[160];
+
+				snprintf(rule, sizeof(rule), "must be one of %s", k->choices);
+				problem(errbuf, k->name, rule);
+				bad = 1;
+				v = k->def; /* keep the struct usable for the checks below */
+			}
+			*str_field(cfg, k) = xstrdup(v);
+			break;
+		case CONFIG_INT: {
+			long n = 0;
+
+			if (util_parse_long(v, k->min, k->max, &n) != ERR_OK) {
+				char rule[160];
+
+				snprintf(rule, sizeof(rule), "must be an integer from %ld to %ld",
+				         k->min, k->max);
+				problem(errbuf, k->name, rule);
+				bad = 1;
+				(void)!util_parse_long(k->def, k->min, k->max, &n);
+			}
+			*int_field(cfg, k) = (int)n;
+			break;
+		}
+		case CONFIG_BOOL:
+			if (parse_bool(v, int_field(cfg, k)) != ERR_OK) {
+				problem(errbuf, k->name,
+				        "must be 0 or 1 (or true/false, yes/no, on/off)");
+				bad = 1;
+			}
+			break;
+		}
+	}
+	if (validate(cfg, errbuf) != ERR_OK)
+		bad = 1;
+	if (bad) {
+		config_free(cfg);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+void config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (config_table[i].type != CONFIG_STR)
+			continue;
+		char **slot = str_field(cfg, &config_table[i]);
+
+		if (*slot != NULL && (config_table[i].flags & (CONFIG_SECRET | CONFIG_URL)))
+			explicit_bzero(*slot, strlen(*slot));
+		free(*slot);
+		*slot = NULL;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* dump_masked writes a URL or conninfo with any password replaced by "****":
+ * scheme://user:PASSWORD@host… and password=VALUE (conninfo or query string). */
+static int dump_masked(struct buf *out, const char *v)
+{
+	const char *p = v;
+	const char *scheme = strstr(v, "://");
+	int rc = ERR_OK;
+
+	if (scheme != NULL) {
+		const char *auth = scheme + 3;
+		const char *end = auth + strcspn(auth, "/?#");
+		const char *at = NULL;
+
+		for (const char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+
+		if (colon != NULL) {
+			rc = buf_append(out, v, (size_t)(colon + 1 - v));
+			if (rc == ERR_OK)
+				rc = buf_puts(out, "****");
+			p = at;
+		}
+	}
+	for (const char *pw = strstr(p, "password="); rc == ERR_OK && pw != NULL;
+	     pw = strstr(p, "password=")) {
+		rc = buf_append(out, p, (size_t)(pw + 9 - p));
+		if (rc == ERR_OK)
+			rc = buf_puts(out, "****");
+		p = pw + 9 + strcspn(pw + 9, " &");
+	}
+	if (rc == ERR_OK)
+		rc = buf_puts(out, p);
+	return rc;
+}
+
+int config_dump(const struct config *cfg, struct buf *out)
+{
+	int rc = ERR_OK;
+
+	for (size_t i = 0; i < NKEYS && rc == ERR_OK; i++) {
+		const struct config_key *k = &config_table[i];
+
+		rc = buf_printf(out, "%s=", k->name);
+		if (rc)
+			break;
+		if (k->type == CONFIG_STR) {
+			const char *v = str_value(cfg, k);
+
+			if (v == NULL || *v == '\0')
+				rc = buf_puts(out, "(unset)");
+			else if (k->flags & CONFIG_SECRET)
+				rc = buf_puts(out, "****");
+			else if (k->flags & CONFIG_URL)
+				rc = dump_masked(out, v);
+			else
+				rc = buf_puts(out, v);
+		} else {
+			rc = buf_printf(out, "%d", int_value(cfg, k));
+		}
+		if (rc == ERR_OK)
+			rc = buf_putc(out, '\n');
+	}
+	return rc;
+}
+
+/* ---- EnvironmentFile parsing ---- */
+
+struct env_pair {
+	char *key;
+	char *value;
+};
+
+static int key_valid(const char *k, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)k[0]) || k[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)k[i]) || k[i] == '_'))
+			return 0;
+	return 1;
+}
+
+/* parse_line splits one line into key and value (malloc'd). Returns 1 for a pair, 0 for a
+ * blank or comment line, -1 with *why set for a bad line. */
+static int parse_line(char *line, struct env_pair *out, const char **why)
+{
+	size_t len = strlen(line);
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	char *p = line;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#' || *p == ';')
+		return 0;
+	char *eq = strchr(p, '=');
+
+	if (eq == NULL) {
+		*why = "expected KEY=VALUE";
+		return -1;
+	}
+	char *kend = eq;
+
+	while (kend > p && (kend[-1] == ' ' || kend[-1] == '\t'))
+		kend--;
+	if (!key_valid(p, (size_t)(kend - p))) {
+		*why = "invalid variable name";
+		return -1;
+	}
+	char *v = eq + 1;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	char *val = malloc(strlen(v) + 1);
+	size_t o = 0;
+
+	if (val == NULL) {
+		fputs("medrin: out of memory\n", stderr);
+		abort();
+	}
+	if (*v == '"' || *v == '\'') {
+		char q = *v++;
+
+		for (;;) {
+			if (*v == '\0') {
+				*why = "unterminated quote";
+				free(val);
+				return -1;
+			}
+			if (*v == q)
+				break;
+			/* Inside double quotes, backslash escapes \" \\ \$ \` (systemd's rules). */
+			if (q == '"' && *v == '\\' && v[1] != '\0' &&
+			    strchr("\"\\$`", v[1]) != NULL)
+				v++;
+			val[o++] = *v++;
+		}
+		v++;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '\0' && *v != '#') {
+			*why = "text after the closing quote";
+			free(val);
+			return -1;
+		}
+	} else {
+		size_t n = strlen(v);
+
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		memcpy(val, v, n);
+		o = n;
+	}
+	val[o] = '\0';
+	*kend = '\0';
+	out->key = xstrdup(p);
+	out->value = val;
+	return 1;
+}
+
+int config_apply_env_file(const char *path, struct buf *errbuf)
+{
+	FILE *f = fopen(path, "re");
+	struct env_pair *pairs = NULL;
+	size_t npairs = 0, cap = 0;
+	char *line = NULL;
+	size_t linecap = 0;
+	int rc = ERR_OK;
+	long lineno = 0;
+
+	if (f == NULL) {
+		if (errbuf != NULL)
+			(void)!buf_printf(errbuf, "%s: cannot open: %s\n", path, strerror(errno));
+		return ERR_NOT_FOUND;
+	}
+	while (getline(&line, &linecap, f) != -1) {
+		struct env_pair pair;
+		const char *why = NULL;
+
+		lineno++;
+		int r = parse_line(line, &pair, &why);
+
+		if (r < 0) {
+			if (errbuf != NULL)
+				(void)!buf_printf(errbuf, "%s:%ld: %s\n", path, lineno, why);
+			rc = ERR_INVALID;
+			continue;
+		}
+		if (r == 0)
+			continue;
+		if (npairs == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct env_pair *np = realloc(pairs, cap * sizeof(*pairs));
+
+			if (np == NULL) {
+				fputs("medrin: out of memory\n", stderr);
+				abort();
+			}
+			pairs = np;
+		}
+		pairs[npairs++] = pair;
+	}
+	if (ferror(f)) {
+		if (errbuf != NULL)
+			(void)!buf_printf(errbuf, "%s: read error\n", path);
+		rc = ERR_INVALID;
+	}
+	/* All or nothing: a file with a bad line changes no variable. */
+	for (size_t i = 0; rc == ERR_OK && i < npairs; i++)
+		if (setenv(pairs[i].key, pairs[i].value, 1) != 0)
+			rc = ERR_INVALID;
+	for (size_t i = 0; i < npairs; i++) {
+		explicit_bzero(pairs[i].value, strlen(pairs[i].value));
+		free(pairs[i].key);
+		free(pairs[i].value);
+	}
+	free(pairs);
+	if (line != NULL)
+		explicit_bzero(line, linecap);
+	free(line);
+	fclose(f);
+	return rc;
+}

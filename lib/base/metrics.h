@@ -1,0 +1,36 @@
+/* metrics.h - counters shared by every process of one pool.
+ *
+ * The master maps one anonymous shared page (metrics_map) before forking; workers update
+ * it with relaxed atomics; GET /api/v1/metrics renders it in Prometheus text format.
+ * Without a mapped page (unit tests, the CLI) every update is a no-op.
+ */
+#ifndef MEDRIN_METRICS_H
+#define MEDRIN_METRICS_H
+
+#include <stddef.h>
+#include "base/err.h"
+
+struct buf;
+
+#define METRICS_MAX_ROUTES 128
+#define METRICS_LAT_BUCKETS 12   /* 1,2.5,5,10,25,50,100,250,500,1000,2500 ms, +Inf */
+
+/* Status classes kept per route: the exact codes api.md uses, others fold into "other". */
+enum metrics_status {
+	MS_200, MS_201, MS_202, MS_204, MS_400, MS_401, MS_403, MS_404, MS_405, MS_409,
+	MS_413, MS_415, MS_422, MS_429, MS_500, MS_503, MS_OTHER, MS_COUNT
+};
+
+/* metrics_map creates the shared page (master, before fork). Returns 0 or ERR_INTERNAL. */
+int metrics_map(void) MUSTCHECK;
+/* Route names, indexed like the route table (routes.c registers them at start). */
+void metrics_set_routes(const char *const *names, size_t n);
+
+void metrics_request(size_t route_index, int status, long usec);
+void metrics_worker_started(void);    /* master, on each (re)spawn after the first */
+void metrics_set_pool(int configured, int alive);
+
+/* Prometheus text exposition format 0.0.4. */
+int metrics_render(struct buf *out) MUSTCHECK;
+
+#endif

@@ -1,0 +1,184 @@
+/* mailer.c - composes Medrin's mails and queues them as "mail" tasks; see mailer.h.
+ *
+ * Texts are plain, short, and free of anything the reader could mistake for a code
+ * besides the code itself (the code stands alone on its own line). Bodies holding a code
+ * are built in secret arena memory (wiped on reset); nothing here logs a code or a body.
+ * The worker redacts a delivered mail's body in the tasks table (tasks_succeed).
+ */
+#include "domain/mailer.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "base/arena.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "domain/tasks.h"
+
+struct otp_text {
+	const char *module;
+	const char *subject;
+	const char *purpose; /* "... is your code to <purpose>" */
+};
+
+static const struct otp_text otp_texts[] = {
+    {"register", "Your Medrin verification code",
+     "confirm your email address and "
+     "finish creating your Medrin account"},
+    {"login", "Your Medrin sign-in code", "sign in to Medrin"},
+    {"forgetpassword", "Your Medrin password reset code", "reset your Medrin password"},
+};
+
+static void json_put(void *p)
+{
+	json_object_put(p);
+}
+
+/* secret_printf formats into arena memory that is wiped on reset. */
+static char *secret_printf(struct arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static char *secret_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	s = arena_alloc_secret(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static const char *site(const struct config *cfg)
+{
+	return cfg != NULL && cfg->public_url != NULL && *cfg->public_url ? cfg->public_url
+	                                                                  : "Medrin";
+}
+
+/* queue builds {"to","subject","body"} and enqueues it (kind "mail"). */
+static int queue(struct db *db, struct arena *a, const char *to, const char *subject,
+                 const char *body)
+{
+	json_object *payload = json_object_new_object();
+	int rc;
+
+	arena_defer(a, json_put, payload);
+	json_object_object_add(payload, "to", json_object_new_string(to));
+	json_object_object_add(payload, "subject", json_object_new_string(subject));
+	json_object_object_add(payload, "body", json_object_new_string(body));
+	rc = tasks_enqueue(db, a, "mail", NULL, payload, NULL);
+	return rc;
+}
+
+int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                     const char *module, const char *code, int expiry_seconds)
+{
+	const struct otp_text *t = NULL;
+	const char *body;
+	int minutes;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(otp_texts) / sizeof(otp_texts[0]); i++)
+		if (module != NULL && strcmp(module, otp_texts[i].module) == 0)
+			t = &otp_texts[i];
+	if (t == NULL || to == NULL || !util_email_valid(to) || code == NULL || *code == '\0') {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	minutes = expiry_seconds <= 60 ? 1 : (expiry_seconds + 59) / 60;
+	body = secret_printf(
+	    a,
+	    "Hello,\n"
+	    "\n"
+	    "Here is your code to %s:\n"
+	    "\n"
+	    "%s\n"
+	    "\n"
+	    "It expires in %d minute%s and works only once.\n"
+	    "\n"
+	    "If you did not ask for it, you can ignore this mail: nothing happens without\n"
+	    "the code. Never share it; Medrin will never ask you for it.\n"
+	    "\n"
+	    "-- \n"
+	    "Medrin\n",
+	    t->purpose, code, minutes, minutes == 1 ? "" : "s");
+	rc = queue(db, a, to, t->subject, body);
+out:
+	if (rc)
+		log_warn("mailer: %s code mail not queued: %s", module ? module : "?",
+		         err_name(rc));
+	return rc;
+}
+
+int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
+                                 const char *to)
+{
+	const char *body;
+	int rc;
+
+	if (to == NULL || !util_email_valid(to)) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	body = arena_printf(
+	    a,
+	    "Hello,\n"
+	    "\n"
+	    "Someone just tried to create a Medrin account with this email address, but\n"
+	    "you already have one, so no new account was made.\n"
+	    "\n"
+	    "If it was you, sign in at %s instead. If you forgot your password, use\n"
+	    "\"Forgot password\" there to reset it.\n"
+	    "\n"
+	    "If it was not you, you can ignore this mail: your account is unchanged.\n"
+	    "\n"
+	    "-- \n"
+	    "Medrin\n",
+	    site(cfg));
+	rc = queue(db, a, to, "Someone tried to create a Medrin account with your address", body);
+out:
+	if (rc)
+		log_warn("mailer: register notice not queued: %s", err_name(rc));
+	return rc;
+}
+
+int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
+                                  const char *to)
+{
+	const char *body;
+	int rc;
+
+	if (to == NULL || !util_email_valid(to)) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	body = arena_printf(
+	    a,
+	    "Hello,\n"
+	    "\n"
+	    "The password of your Medrin account was just changed, and every session that\n"
+	    "was signed in with the old one has been signed out.\n"
+	    "\n"
+	    "If it was you, there is nothing more to do.\n"
+	    "\n"
+	    "If it was not you, reset your password now at %s (\"Forgot password\")\n"
+	    "and check the email address on your account.\n"
+	    "\n"
+	    "-- \n"
+	    "Medrin\n",
+	    site(cfg));
+	rc = queue(db, a, to, "Your Medrin password was changed", body);
+out:
+	if (rc)
+		log_warn("mailer: password notice not queued: %s", err_name(rc));
+	return rc;
+}

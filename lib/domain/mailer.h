@@ -1,0 +1,27 @@
+/* mailer.h - the mails Medrin sends, composed here and queued as "mail" tasks.
+ *
+ * Plain-text mails with clear subjects. The payload is {"to","subject","body"}; the
+ * worker (worker/smtp.c) sends it with libcurl over SMTP_URL from MAIL_FROM. Queuing is
+ * durable (tasks_enqueue) and happens before the API answers 202.
+ */
+#ifndef MEDRIN_MAILER_H
+#define MEDRIN_MAILER_H
+
+#include "base/err.h"
+
+struct arena;
+struct db;
+struct config;
+
+/* A one-time code for module "register" / "login" / "forgetpassword". */
+int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a,
+                     const char *to, const char *module, const char *code,
+                     int expiry_seconds) MUSTCHECK;
+/* "Someone tried to register with your address" (no code: the account exists). */
+int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
+                                 const char *to) MUSTCHECK;
+/* "Your password was changed / reset" notice. */
+int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
+                                  const char *to) MUSTCHECK;
+
+#endif

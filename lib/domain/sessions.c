@@ -1,0 +1,457 @@
+/* sessions.c - sessions, refresh rotation and the blocklist in Redis; see sessions.h.
+ *
+ * Every state change is one Lua script, so two workers (or two hosts) racing on the same
+ * session see one order of events: a refresh token is spent exactly once, and a reuse
+ * and a rotation cannot both win.
+ */
+#include "domain/sessions.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "http/json.h"
+#include "security/random.h"
+#include "security/token.h"
+#include "store/rds.h"
+
+#define SESSION_UA_MAX 200
+
+/* KEYS: sess:{sid}, user_sess:{uid}
+ * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid */
+static const char lua_create[] =
+	"redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
+	"  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
+	"  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
+	"redis.call('SADD', KEYS[2], ARGV[8])\n"
+	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
+	"  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+	"end\n"
+	"return 1\n";
+
+/* KEYS: bl:{jti}, sess:{sid}; ARGV: now, user_id.
+ * 1 when the token may be used. last_used_at is written at most once a minute, and the
+ * grace pair is dropped once its window has passed. */
+static const char lua_check[] =
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until')\n"
+	"if not v[1] or v[1] ~= ARGV[2] then return 0 end\n"
+	"local now = tonumber(ARGV[1])\n"
+	"if now - (tonumber(v[2]) or 0) >= 60 then\n"
+	"  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
+	"  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
+	"end\n"
+	"return 1\n";
+
+/* KEYS: sess:{sid}, user_sess:{uid}
+ * ARGV: presented jti, new jti, now, grace seconds, grace pair JSON, ttl, sid, role, uid.
+ * A grace of 0 seconds disables the window (prev_until 0). */
+static const char lua_rotate[] =
+	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
+	"if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
+	"local now = tonumber(ARGV[3])\n"
+	"if v[1] == ARGV[1] then\n"
+	"  local pu = 0\n"
+	"  if tonumber(ARGV[4]) > 0 then pu = now + tonumber(ARGV[4]) end\n"
+	"  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
+	"    'prev_until', tostring(pu), 'grace', ARGV[5],\n"
+	"    'role', ARGV[8], 'last_used_at', ARGV[3])\n"
+	"  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
+	"    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+	"  end\n"
+	"  return {'rotated'}\n"
+	"end\n"
+	"if v[2] and v[2] ~= '' and v[2] == ARGV[1] and v[4]\n"
+	"   and now <= (tonumber(v[3]) or 0) then\n"
+	"  return {'grace', v[4]}\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[7])\n"
+	"return {'reused'}\n";
+
+/* KEYS: sess:{sid}, user_sess:{uid}[, bl:{jti}]; ARGV: user_id, sid, block ttl.
+ * The blocklist entry is written even when the session is already gone: the token's
+ * owner asked for it to die. */
+static const char lua_revoke[] =
+	"if #KEYS >= 3 and tonumber(ARGV[3]) > 0 then\n"
+	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])\n"
+	"end\n"
+	"local u = redis.call('HGET', KEYS[1], 'user_id')\n"
+	"if u ~= ARGV[1] then return 0 end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('SREM', KEYS[2], ARGV[2])\n"
+	"return 1\n";
+
+/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. Session keys are derived from the set
+ * members inside the script (single Redis, not Cluster). */
+static const char lua_revoke_all[] =
+	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	"local n = 0\n"
+	"for _, sid in ipairs(s) do\n"
+	"  local k = ARGV[1] .. 'sess:' .. sid\n"
+	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+	"    redis.call('DEL', k)\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"return n\n";
+
+/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id.
+ * Flat array: sid, created_at, last_used_at, user_agent, ip per live session. */
+static const char lua_list[] =
+	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	"local out = {}\n"
+	"for _, sid in ipairs(s) do\n"
+	"  local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
+	"    'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
+	"  if v[1] == ARGV[2] then\n"
+	"    table.insert(out, sid)\n"
+	"    for j = 2, 5 do table.insert(out, v[j] or '') end\n"
+	"  else\n"
+	"    redis.call('SREM', KEYS[1], sid)\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
+
+/* Script ids for this process's one Redis handle (worker lifetime). */
+static int s_create = -1, s_check = -1, s_rotate = -1, s_revoke = -1, s_revoke_all = -1,
+	s_list = -1;
+
+void sessions_init(struct rds *r)
+{
+	s_create = rds_script(r, lua_create);
+	s_check = rds_script(r, lua_check);
+	s_rotate = rds_script(r, lua_rotate);
+	s_revoke = rds_script(r, lua_revoke);
+	s_revoke_all = rds_script(r, lua_revoke_all);
+	s_list = rds_script(r, lua_list);
+}
+
+static int64_t session_ttl(const struct config *cfg)
+{
+	return (int64_t)cfg->jwt_refresh_days * 86400;
+}
+
+/* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
+static const char *clip_utf8(struct arena *a, const char *s, size_t max)
+{
+	size_t n;
+
+	if (s == NULL)
+		return "";
+	n = strlen(s);
+	if (n <= max)
+		return s;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return arena_strndup(a, s, n);
+}
+
+/* Signs a new pair for (user_id, sid); the new refresh jti goes to *refresh_jti. */
+static int issue_pair(const struct config *cfg, const struct token_keys *k, struct arena *a,
+                      const char *user_id, const char *role, const char *sid,
+                      struct session_tokens *out, const char **refresh_jti)
+{
+	struct token_claims ac, rc;
+	char *access = NULL, *refresh = NULL;
+	int err;
+
+	memset(&ac, 0, sizeof ac);
+	ac.typ = TOKEN_ACCESS;
+	ac.sub = user_id;
+	ac.jti = random_id(a);
+	ac.sid = sid;
+	ac.role = role;
+	err = token_issue(k, a, &ac, &access);
+	if (err != ERR_OK)
+		goto out;
+
+	memset(&rc, 0, sizeof rc);
+	rc.typ = TOKEN_REFRESH;
+	rc.sub = user_id;
+	rc.jti = random_id(a);
+	rc.sid = sid;
+	err = token_issue(k, a, &rc, &refresh);
+	if (err != ERR_OK)
+		goto out;
+
+	out->access = access;
+	out->refresh = refresh;
+	out->sid = sid;
+	out->expires_in = (int64_t)cfg->jwt_access_minutes * 60;
+	*refresh_jti = rc.jti;
+out:
+	return err;
+}
+
+int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                    struct arena *a, const char *user_id, const char *role,
+                    const char *user_agent, const char *ip, struct session_tokens *out)
+{
+	const char *sid = random_id(a);
+	const char *rjti = NULL;
+	const char *keys[2], *args[8];
+	int err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
+
+	if (err != ERR_OK)
+		goto out;
+	keys[0] = rds_key(r, a, "sess:%s", sid);
+	keys[1] = rds_key(r, a, "user_sess:%s", user_id);
+	args[0] = user_id;
+	args[1] = role;
+	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+	args[3] = clip_utf8(a, user_agent, SESSION_UA_MAX);
+	args[4] = ip != NULL ? ip : "";
+	args[5] = rjti;
+	args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+	args[7] = sid;
+	err = rds_eval(r, a, s_create, NULL, 2, keys, 8, args);
+out:
+	return err;
+}
+
+int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
+                   const char *jti)
+{
+	redisReply *rep = NULL;
+	const char *keys[2], *args[2];
+	int err;
+
+	if (user_id == NULL || sid == NULL || jti == NULL)
+		return ERR_UNAUTHORIZED;
+	keys[0] = rds_key(r, a, "bl:%s", jti);
+	keys[1] = rds_key(r, a, "sess:%s", sid);
+	args[0] = arena_printf(a, "%lld", (long long)util_wall_sec());
+	args[1] = user_id;
+	err = rds_eval(r, a, s_check, &rep, 2, keys, 2, args);
+	if (err != ERR_OK)
+		goto out;
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 1)
+		err = ERR_UNAUTHORIZED;
+out:
+	return err;
+}
+
+/* {"access_token":…,"refresh_token":…} for the grace field. */
+static int pair_json(struct arena *a, const struct session_tokens *t, const char **out)
+{
+	struct buf b;
+	int err;
+
+	buf_init(&b, a, 16384);
+	err = buf_puts(&b, "{\"access_token\":");
+	if (err == ERR_OK)
+		err = buf_json_string(&b, t->access);
+	if (err == ERR_OK)
+		err = buf_puts(&b, ",\"refresh_token\":");
+	if (err == ERR_OK)
+		err = buf_json_string(&b, t->refresh);
+	if (err == ERR_OK)
+		err = buf_putc(&b, '}');
+	if (err == ERR_OK)
+		*out = buf_str(&b);
+	return err;
+}
+
+static int parse_pair(struct arena *a, const char *text, size_t len, struct session_tokens *out)
+{
+	json_object *obj = NULL, *acc = NULL, *ref = NULL;
+	const char *why = NULL;
+	int err = json_parse(a, text, len, &obj, &why);
+
+	if (err != ERR_OK)
+		goto out;
+	if (!json_object_object_get_ex(obj, "access_token", &acc) ||
+	    !json_object_object_get_ex(obj, "refresh_token", &ref) ||
+	    !json_object_is_type(acc, json_type_string) ||
+	    !json_object_is_type(ref, json_type_string)) {
+		err = ERR_INTERNAL;
+		goto out;
+	}
+	out->access = arena_strdup(a, json_object_get_string(acc));
+	out->refresh = arena_strdup(a, json_object_get_string(ref));
+out:
+	if (err != ERR_OK)
+		log_error("sessions: stored grace pair is unreadable");
+	return err != ERR_OK ? ERR_INTERNAL : ERR_OK;
+}
+
+int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                    struct arena *a, const struct token_claims *refresh, const char *role,
+                    struct session_tokens *out, enum session_rotation *outcome)
+{
+	redisReply *rep = NULL;
+	const char *keys[2], *args[9];
+	const char *rjti = NULL, *grace = NULL;
+	struct session_tokens fresh;
+	int grace_s = cfg->refresh_grace_seconds;
+	int err;
+
+	*outcome = SESSION_GONE;
+	if (refresh->sid == NULL || refresh->jti == NULL || refresh->sub == NULL)
+		return ERR_OK;
+	memset(&fresh, 0, sizeof fresh);
+	err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
+	if (err != ERR_OK)
+		goto out;
+	err = pair_json(a, &fresh, &grace);
+	if (err != ERR_OK)
+		goto out;
+	if (grace_s < 0)
+		grace_s = 0;
+	if (grace_s > 10)
+		grace_s = 10;
+
+	keys[0] = rds_key(r, a, "sess:%s", refresh->sid);
+	keys[1] = rds_key(r, a, "user_sess:%s", refresh->sub);
+	args[0] = refresh->jti;
+	args[1] = rjti;
+	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+	args[3] = arena_printf(a, "%d", grace_s);
+	args[4] = grace;
+	args[5] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+	args[6] = refresh->sid;
+	args[7] = role;
+	args[8] = refresh->sub;
+	err = rds_eval(r, a, s_rotate, &rep, 2, keys, 9, args);
+	if (err != ERR_OK)
+		goto out;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING) {
+		err = ERR_INTERNAL;
+		goto out;
+	}
+	if (strcmp(rep->element[0]->str, "rotated") == 0) {
+		*out = fresh;
+		*outcome = SESSION_ROTATED;
+	} else if (strcmp(rep->element[0]->str, "grace") == 0 && rep->elements >= 2 &&
+	           rep->element[1]->type == REDIS_REPLY_STRING) {
+		memset(out, 0, sizeof *out);
+		err = parse_pair(a, rep->element[1]->str, rep->element[1]->len, out);
+		if (err != ERR_OK)
+			goto out;
+		out->sid = refresh->sid;
+		out->expires_in = (int64_t)cfg->jwt_access_minutes * 60;
+		*outcome = SESSION_GRACE;
+	} else if (strcmp(rep->element[0]->str, "reused") == 0) {
+		*outcome = SESSION_REUSED;
+	} else {
+		*outcome = SESSION_GONE;
+	}
+out:
+	return err;
+}
+
+int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const char *sid,
+                    const char *block_jti, int64_t block_ttl)
+{
+	redisReply *rep = NULL;
+	const char *keys[3], *args[3];
+	int nkeys = 2;
+	int err;
+
+	keys[0] = rds_key(r, a, "sess:%s", sid);
+	keys[1] = rds_key(r, a, "user_sess:%s", user_id);
+	if (block_jti != NULL && block_ttl > 0) {
+		keys[2] = rds_key(r, a, "bl:%s", block_jti);
+		nkeys = 3;
+	}
+	args[0] = user_id;
+	args[1] = sid;
+	args[2] = arena_printf(a, "%lld", (long long)(nkeys == 3 ? block_ttl : 0));
+	err = rds_eval(r, a, s_revoke, &rep, nkeys, keys, 3, args);
+	if (err != ERR_OK)
+		goto out;
+	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 1)
+		err = ERR_NOT_FOUND;
+out:
+	return err;
+}
+
+/* The configured key prefix, as rds_key applies it. */
+static const char *key_prefix(struct rds *r, struct arena *a)
+{
+	return rds_key(r, a, "%s", "");
+}
+
+int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int *count)
+{
+	redisReply *rep = NULL;
+	const char *keys[1], *args[2];
+	int err;
+
+	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
+	args[0] = key_prefix(r, a);
+	args[1] = user_id;
+	err = rds_eval(r, a, s_revoke_all, &rep, 1, keys, 2, args);
+	if (err != ERR_OK)
+		goto out;
+	if (count != NULL)
+		*count = (rep != NULL && rep->type == REDIS_REPLY_INTEGER) ? (int)rep->integer : 0;
+out:
+	return err;
+}
+
+static int64_t to_i64(const redisReply *e)
+{
+	long v = 0;
+
+	if (e->type != REDIS_REPLY_STRING || util_parse_long(e->str, 0, 1L << 40, &v) != ERR_OK)
+		return 0;
+	return v;
+}
+
+static int newest_first(const void *pa, const void *pb)
+{
+	const struct session_info *x = pa, *y = pb;
+
+	if (x->created_at != y->created_at)
+		return x->created_at < y->created_at ? 1 : -1;
+	return strcmp(x->id, y->id);
+}
+
+int sessions_list(struct rds *r, struct arena *a, const char *user_id,
+                  struct session_info **items, size_t *n)
+{
+	redisReply *rep = NULL;
+	const char *keys[1], *args[2];
+	struct session_info *v = NULL;
+	size_t count = 0;
+	int err;
+
+	*items = NULL;
+	*n = 0;
+	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
+	args[0] = key_prefix(r, a);
+	args[1] = user_id;
+	err = rds_eval(r, a, s_list, &rep, 1, keys, 2, args);
+	if (err != ERR_OK)
+		goto out;
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements % 5 != 0) {
+		err = ERR_INTERNAL;
+		goto out;
+	}
+	count = rep->elements / 5;
+	v = arena_zalloc(a, (count ? count : 1) * sizeof *v);
+	for (size_t i = 0; i < count; i++) {
+		redisReply **e = rep->element + i * 5;
+
+		v[i].id = arena_strndup(a, e[0]->str ? e[0]->str : "", e[0]->len);
+		v[i].created_at = to_i64(e[1]);
+		v[i].last_used_at = to_i64(e[2]);
+		v[i].user_agent = arena_strndup(a, e[3]->str ? e[3]->str : "", e[3]->len);
+		v[i].ip = arena_strndup(a, e[4]->str ? e[4]->str : "", e[4]->len);
+	}
+	qsort(v, count, sizeof *v, newest_first);
+	*items = v;
+	*n = count;
+out:
+	return err;
+}

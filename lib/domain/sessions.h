@@ -1,0 +1,95 @@
+/* sessions.h - login sessions, refresh-token rotation and the access-token blocklist.
+ *
+ * Everything lives in Redis (keys through rds_key, so they carry the configured prefix)
+ * and changes only inside Lua scripts, so every host sees the same state at once:
+ *   sess:{sid}           hash {user_id, role, created_at, last_used_at, user_agent, ip,
+ *                        cur, prev, prev_until, grace}; TTL = refresh-token lifetime,
+ *                        extended on every rotation
+ *   user_sess:{user_id}  set of the user's sids
+ *   bl:{jti}             present while a logged-out access token would still be valid
+ * A session's refresh tokens form one family: only `cur` may be rotated; `prev` is
+ * honoured for MEDRIN_REFRESH_GRACE_SECONDS (a client retrying the same refresh gets the
+ * same new pair, kept in `grace`); anything else is theft and deletes the session.
+ * An access token is valid only while its session exists and its jti is not blocklisted.
+ * See docs/internals/auth.md.
+ */
+#ifndef MEDRIN_SESSIONS_H
+#define MEDRIN_SESSIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/err.h"
+
+struct arena;
+struct rds;
+struct config;
+struct token_keys;
+struct token_claims;
+
+/* A freshly issued (or, in the grace window, re-served) token pair. Arena strings. */
+struct session_tokens {
+	const char *access;
+	const char *refresh;
+	const char *sid;
+	int64_t expires_in;     /* access-token lifetime in seconds */
+};
+
+enum session_rotation {
+	SESSION_ROTATED,        /* the presented token was current: new pair issued */
+	SESSION_GRACE,          /* a retry within the grace window: the same new pair again */
+	SESSION_REUSED,         /* an already-used token: the session was deleted */
+	SESSION_GONE            /* no such session (expired, logged out, revoked) */
+};
+
+/* One live session as listed by sessions_list. Arena strings. */
+struct session_info {
+	const char *id;
+	int64_t created_at, last_used_at;   /* unix seconds */
+	const char *user_agent;
+	const char *ip;
+};
+
+/* sessions_init registers the Lua scripts with the Redis handle (once per worker). */
+void sessions_init(struct rds *r);
+
+/* sessions_create starts a session for user_id and issues its first token pair.
+ * user_agent (cut to 200 bytes) and ip may be NULL. ERR_UNAVAILABLE when Redis is down,
+ * ERR_INTERNAL when signing fails. */
+int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                    struct arena *a, const char *user_id, const char *role,
+                    const char *user_agent, const char *ip,
+                    struct session_tokens *out) MUSTCHECK;
+
+/* sessions_check is the per-request check of an access token that already verified:
+ * ERR_OK when its jti is not blocklisted and session sid of user_id exists (and
+ * last_used_at is refreshed at most once a minute), ERR_UNAUTHORIZED otherwise,
+ * ERR_UNAVAILABLE when Redis is down (callers fail closed). One round trip. */
+int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
+                   const char *jti) MUSTCHECK;
+
+/* sessions_rotate spends the verified refresh token `refresh` (typ refresh) and reports
+ * what happened in *outcome; on SESSION_ROTATED / SESSION_GRACE *out holds the pair to
+ * return. role goes into the new access token (re-read from PostgreSQL by the caller).
+ * ERR_UNAVAILABLE, ERR_INTERNAL. */
+int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                    struct arena *a, const struct token_claims *refresh, const char *role,
+                    struct session_tokens *out, enum session_rotation *outcome) MUSTCHECK;
+
+/* sessions_revoke deletes session sid when it belongs to user_id. When block_jti is not
+ * NULL and block_ttl > 0, that access-token jti is blocklisted for block_ttl seconds in the
+ * same step (logout). ERR_NOT_FOUND when the session is not the user's or does not exist,
+ * ERR_UNAVAILABLE. */
+int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const char *sid,
+                    const char *block_jti, int64_t block_ttl) MUSTCHECK;
+
+/* sessions_revoke_all deletes every session of user_id; *count (may be NULL) gets how
+ * many. ERR_UNAVAILABLE. */
+int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id,
+                        int *count) MUSTCHECK;
+
+/* sessions_list returns the user's live sessions, newest first, in an arena array.
+ * Stale set members (expired sessions) are dropped on the way. ERR_UNAVAILABLE. */
+int sessions_list(struct rds *r, struct arena *a, const char *user_id,
+                  struct session_info **items, size_t *n) MUSTCHECK;
+
+#endif

@@ -1,0 +1,251 @@
+/* tasks.c - the durable task queue; see tasks.h and docs/internals/tasks.md.
+ *
+ * Every state change is one statement. The ones a worker makes after claiming
+ * (succeed/fail) are guarded by "status = 'running' AND attempts = <the claim's>": when
+ * a lease ran out and another worker took the task over, the old worker's late update
+ * matches no row and is reported as ERR_CONFLICT instead of clobbering the new claim.
+ */
+#include "domain/tasks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "store/db.h"
+
+static const struct db_stmt tasks_stmts[] = {
+    /* The NOTIFY rides in the same statement, so it is sent exactly when the INSERT
+     * commits (inside a caller's transaction: at its COMMIT). */
+    {"tasks_enqueue",
+     "WITH t AS (INSERT INTO tasks (kind, user_id, payload) "
+     "VALUES ($1::text, $2::uuid, $3::jsonb) RETURNING id) "
+     "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
+     3},
+    {"tasks_claim",
+     "UPDATE tasks SET status = 'running', attempts = attempts + 1, "
+     "locked_until = now() + make_interval(secs => $1::int), updated_at = now() "
+     "WHERE id = (SELECT id FROM tasks "
+     "WHERE (status = 'queued' AND run_at <= now()) "
+     "OR (status = 'running' AND locked_until < now()) "
+     "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+     "RETURNING id, kind, payload::text, attempts, max_attempts",
+     1},
+    /* Mail bodies carry one-time codes: once delivered they are not kept. */
+    {"tasks_succeed",
+     "UPDATE tasks SET status = 'succeeded', result = $3::jsonb, error = NULL, "
+     "locked_until = NULL, updated_at = now(), "
+     "payload = CASE WHEN kind = 'mail' AND payload ? 'body' "
+     "THEN jsonb_set(payload, '{body}', '\"[delivered]\"') ELSE payload END "
+     "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
+     "RETURNING id",
+     3},
+    /* $4: seconds until the retry; NULL: no retry (failed for good). A mail that
+     * failed for good loses its body too: nobody will send it any more. */
+    {"tasks_fail",
+     "UPDATE tasks SET error = $3::text, locked_until = NULL, updated_at = now(), "
+     "status = CASE WHEN $4::int IS NULL OR attempts >= max_attempts "
+     "THEN 'failed' ELSE 'queued' END, "
+     "run_at = CASE WHEN $4::int IS NULL OR attempts >= max_attempts "
+     "THEN run_at ELSE now() + make_interval(secs => $4::int) END, "
+     "payload = CASE WHEN ($4::int IS NULL OR attempts >= max_attempts) "
+     "AND kind = 'mail' AND payload ? 'body' "
+     "THEN jsonb_set(payload, '{body}', '\"[not delivered]\"') ELSE payload END "
+     "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
+     "RETURNING status",
+     4},
+    {"tasks_next_due",
+     "SELECT EXTRACT(EPOCH FROM (LEAST("
+     "min(run_at) FILTER (WHERE status = 'queued'), "
+     "min(locked_until) FILTER (WHERE status = 'running')) - now()))::float8 "
+     "FROM tasks WHERE status IN ('queued', 'running')",
+     0},
+};
+
+static void json_put(void *p)
+{
+	json_object_put(p);
+}
+
+void tasks_register(struct db *db)
+{
+	db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
+}
+
+int tasks_backoff_seconds(int attempt)
+{
+	if (attempt < 1)
+		attempt = 1;
+	/* 2^9 = 512 is already past the cap; avoids shifting into overflow. */
+	if (attempt > 9)
+		return TASKS_BACKOFF_MAX_SECONDS;
+	int s = 1 << (attempt - 1);
+
+	return s > TASKS_BACKOFF_MAX_SECONDS ? TASKS_BACKOFF_MAX_SECONDS : s;
+}
+
+int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
+                  json_object *payload, char **id)
+{
+	PGresult *res = NULL;
+	const char *params[3];
+	int rc;
+
+	if (kind == NULL || *kind == '\0' || payload == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	params[0] = kind;
+	params[1] = user_id;
+	params[2] = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+	rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
+	if (rc)
+		goto out;
+	if (db_rows(res) != 1) {
+		rc = ERR_INTERNAL;
+		goto out;
+	}
+	if (id != NULL)
+		*id = arena_strdup(a, db_value(res, 0, 0));
+	log_debug("task queued: kind %s", kind);
+out:
+	if (rc)
+		log_warn("tasks_enqueue failed: %s", err_name(rc));
+	return rc;
+}
+
+int tasks_claim(struct db *db, struct arena *a, int lease_seconds, struct task *out)
+{
+	PGresult *res = NULL;
+	char lease[16];
+	const char *params[1] = {lease};
+	json_object *payload;
+	const char *v;
+	long n;
+	int rc;
+
+	snprintf(lease, sizeof(lease), "%d", lease_seconds > 0 ? lease_seconds : 60);
+	rc = db_exec(db, a, "tasks_claim", 1, params, &res);
+	if (rc)
+		goto out;
+	if (db_rows(res) == 0) {
+		rc = ERR_NOT_FOUND;
+		goto out;
+	}
+	memset(out, 0, sizeof(*out));
+	out->id = arena_strdup(a, db_value(res, 0, 0));
+	out->kind = arena_strdup(a, db_value(res, 0, 1));
+	/* jsonb always holds valid JSON; a NULL parse would be a bug, and the worker then
+	 * fails the task for a malformed payload. */
+	v = db_value(res, 0, 2);
+	payload = v != NULL ? json_tokener_parse(v) : NULL;
+	arena_defer(a, json_put, payload);
+	out->payload = payload;
+	n = strtol(db_value(res, 0, 3), NULL, 10);
+	out->attempts = (int)n;
+	n = strtol(db_value(res, 0, 4), NULL, 10);
+	out->max_attempts = (int)n;
+out:
+	return rc;
+}
+
+/* error_cut copies msg into the arena cut to TASKS_ERROR_MAX bytes, never in the middle
+ * of a UTF-8 sequence, and with control characters (CR, LF, ...) turned into spaces. */
+static char *error_cut(struct arena *a, const char *msg)
+{
+	size_t n = strlen(msg != NULL ? msg : "");
+	char *s;
+
+	if (n > TASKS_ERROR_MAX) {
+		n = TASKS_ERROR_MAX;
+		while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
+			n--;
+	}
+	s = arena_strndup(a, msg != NULL ? msg : "", n);
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
+static int finish(struct db *db, struct arena *a, const struct task *t, const char *error,
+                  int retry)
+{
+	PGresult *res = NULL;
+	char attempts[16], delay[16];
+	const char *params[4];
+	int rc;
+
+	snprintf(attempts, sizeof(attempts), "%d", t->attempts);
+	snprintf(delay, sizeof(delay), "%d", tasks_backoff_seconds(t->attempts));
+	params[0] = t->id;
+	params[1] = attempts;
+	params[2] = error_cut(a, error);
+	params[3] = retry ? delay : NULL;
+	rc = db_exec(db, a, "tasks_fail", 4, params, &res);
+	if (rc)
+		goto out;
+	if (db_rows(res) == 0) {
+		rc = ERR_CONFLICT;
+		goto out;
+	}
+	if (strcmp(db_value(res, 0, 0), "failed") == 0)
+		log_warn("task %s (%s) failed for good after attempt %d", t->id, t->kind,
+		         t->attempts);
+	else
+		log_info("task %s (%s) attempt %d failed, retry in %s s", t->id, t->kind,
+		         t->attempts, delay);
+out:
+	return rc;
+}
+
+int tasks_fail(struct db *db, struct arena *a, const struct task *t, const char *error)
+{
+	return finish(db, a, t, error, 1);
+}
+
+int tasks_fail_permanently(struct db *db, struct arena *a, const struct task *t, const char *error)
+{
+	return finish(db, a, t, error, 0);
+}
+
+int tasks_succeed(struct db *db, struct arena *a, const struct task *t, json_object *result)
+{
+	PGresult *res = NULL;
+	char attempts[16];
+	const char *params[3];
+	int rc;
+
+	snprintf(attempts, sizeof(attempts), "%d", t->attempts);
+	params[0] = t->id;
+	params[1] = attempts;
+	params[2] =
+	    result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN) : NULL;
+	rc = db_exec(db, a, "tasks_succeed", 3, params, &res);
+	if (rc)
+		goto out;
+	if (db_rows(res) == 0)
+		rc = ERR_CONFLICT;
+out:
+	return rc;
+}
+
+int tasks_next_due(struct db *db, struct arena *a, double *seconds)
+{
+	PGresult *res = NULL;
+	const char *v;
+	int rc;
+
+	rc = db_exec(db, a, "tasks_next_due", 0, NULL, &res);
+	if (rc)
+		goto out;
+	v = db_rows(res) == 1 ? db_value(res, 0, 0) : NULL;
+	if (v == NULL) {
+		rc = ERR_NOT_FOUND;
+		goto out;
+	}
+	*seconds = strtod(v, NULL);
+out:
+	return rc;
+}

@@ -1,0 +1,45 @@
+/* password.h - argon2id password hashes and the per-host hashing limit.
+ *
+ * Hashes are PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$hash) so parameters travel
+ * with them and can be raised later (password_needs_rehash). Hashing is expensive on
+ * purpose, so at most MEDRIN_HASH_CONCURRENCY hashes run at once on a host: slots are
+ * flock()ed files in MEDRIN_RUN_DIR, released by the kernel if a worker dies. When no
+ * slot frees up within a short wait, the call returns ERR_LIMITED and the API answers
+ * 503 with Retry-After, so a login storm cannot starve every other endpoint.
+ */
+#ifndef MEDRIN_PASSWORD_H
+#define MEDRIN_PASSWORD_H
+
+#include <stddef.h>
+#include "base/err.h"
+
+struct arena;
+struct config;
+
+#define PASSWORD_MIN_LEN 8
+#define PASSWORD_MAX_BYTES 128
+
+/* password_limiter_open opens the slot files (once per worker). Returns an fd-holder
+ * handle >= 0 stored in app->hash_slots_fd, or -1 when the run dir is unusable (hashing
+ * then runs unlimited, and a warning is logged once). */
+int password_limiter_open(const struct config *cfg);
+void password_limiter_close(int handle);
+
+/* password_policy checks length (8..128 bytes) and not-all-whitespace. Returns NULL when
+ * acceptable or a static message for the 422 ("must be at least 8 characters"). */
+const char *password_policy(const char *pw);
+
+/* password_hash makes a new PHC string in the arena. ERR_LIMITED when no hashing slot
+ * freed in time; ERR_INTERNAL on library failure. */
+int password_hash(int limiter, struct arena *a, const char *pw, char **out) MUSTCHECK;
+
+/* password_verify: ERR_OK when pw matches the PHC string, ERR_UNAUTHORIZED when not,
+ * ERR_LIMITED as above. encoded NULL verifies against a fixed dummy hash with the same
+ * parameters and returns ERR_UNAUTHORIZED, so an unknown email costs what a wrong password
+ * costs. */
+int password_verify(int limiter, const char *encoded, const char *pw) MUSTCHECK;
+
+/* 1 when the hash's parameters are below the current ones. */
+int password_needs_rehash(const char *encoded);
+
+#endif

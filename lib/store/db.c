@@ -1,0 +1,430 @@
+/* db.c - the libpq wrapper; see db.h and docs/internals/storage.md.
+ *
+ * One PGconn per process, opened on first use. Every call goes through run(), which
+ * (re)connects, prepares statement tables not yet prepared on this connection, executes,
+ * and turns the outcome into an enum err: the one place where SQLSTATEs are mapped.
+ */
+#include "store/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/arena.h"
+#include "base/log.h"
+
+struct stmt_table {
+	const struct db_stmt *stmts;
+	size_t n;
+};
+
+struct db {
+	char *conninfo;
+	int statement_timeout_ms;
+	int connect_timeout_s;
+	PGconn *conn;
+	struct stmt_table *tables;
+	size_t ntables;
+	size_t prepared_tables; /* tables prepared on the current connection */
+	int in_tx;              /* db_begin succeeded, no commit/rollback yet */
+	unsigned long generation;
+	char sqlstate[6];
+	char errmsg[256];
+};
+
+enum run_mode { RUN_PREPARED, RUN_RAW, RUN_PARAMS };
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL) {
+		fputs("medrin: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_timeout_s)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	db->conninfo = strdup(conninfo);
+	if (db->conninfo == NULL) {
+		fputs("medrin: out of memory\n", stderr);
+		abort();
+	}
+	db->statement_timeout_ms = statement_timeout_ms;
+	db->connect_timeout_s = connect_timeout_s;
+	return db;
+}
+
+static void drop(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->prepared_tables = 0;
+	db->in_tx = 0;
+}
+
+void db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	drop(db);
+	/* The conninfo may hold a password. */
+	explicit_bzero(db->conninfo, strlen(db->conninfo));
+	free(db->conninfo);
+	free(db->tables);
+	free(db);
+}
+
+void db_register(struct db *db, const struct db_stmt *stmts, size_t n)
+{
+	struct stmt_table *t = realloc(db->tables, (db->ntables + 1) * sizeof(*t));
+
+	if (t == NULL) {
+		fputs("medrin: out of memory\n", stderr);
+		abort();
+	}
+	db->tables = t;
+	db->tables[db->ntables].stmts = stmts;
+	db->tables[db->ntables].n = n;
+	db->ntables++;
+}
+
+static void pgresult_release(void *ptr)
+{
+	PQclear(ptr);
+}
+
+static void set_error(struct db *db, const char *sqlstate, const char *msg)
+{
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", sqlstate ? sqlstate : "");
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg ? msg : "");
+	/* Keep the first line only: libpq messages end in '\n' and may add hints. */
+	db->errmsg[strcspn(db->errmsg, "\n")] = '\0';
+}
+
+static void clear_error(struct db *db)
+{
+	db->sqlstate[0] = '\0';
+	db->errmsg[0] = '\0';
+}
+
+/* classify maps a SQLSTATE to an error code; the only such mapping in libmedrin. */
+static int classify(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return ERR_INTERNAL;
+	if (strcmp(s, "23505") == 0)
+		return ERR_CONFLICT;
+	if (strncmp(s, "22", 2) == 0 || strncmp(s, "23", 2) == 0)
+		return ERR_INVALID;
+	/* 57014 statement timeout, 08 connection, 57P0x shutdown/recovery, 53 resources,
+	 * 40001/40P01 serialization failure and deadlock, 55P03 lock not available: the
+	 * dependency is (for now) unable to serve us, not a bug. */
+	if (strcmp(s, "57014") == 0 || strncmp(s, "08", 2) == 0 || strncmp(s, "57P", 3) == 0 ||
+	    strncmp(s, "53", 2) == 0 || strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0 ||
+	    strcmp(s, "55P03") == 0)
+		return ERR_UNAVAILABLE;
+	return ERR_INTERNAL;
+}
+
+static void log_failure(const char *label, int rc, const char *sqlstate)
+{
+	/* Statement name and SQLSTATE only: messages can quote parameter values. */
+	if (rc == ERR_CONFLICT || rc == ERR_INVALID)
+		log_debug("db: %s: %s (SQLSTATE %s)", label, err_name(rc), sqlstate);
+	else if (rc == ERR_UNAVAILABLE)
+		log_warn("db: %s: %s (SQLSTATE %s)", label, err_name(rc), sqlstate);
+	else
+		log_error("db: %s: %s (SQLSTATE %s)", label, err_name(rc), sqlstate);
+}
+
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	/* Without this libpq prints notices on stderr, breaking the JSON log stream. */
+	log_debug("db: server notice (SQLSTATE %s)", state ? state : "");
+}
+
+/* prepare_pending prepares every statement of the tables registered since the last
+ * (re)connect. A failure drops the connection so the next call starts clean (for
+ * instance after the migration that creates a missing table). */
+static int prepare_pending(struct db *db)
+{
+	for (; db->prepared_tables < db->ntables; db->prepared_tables++) {
+		const struct stmt_table *t = &db->tables[db->prepared_tables];
+
+		for (size_t i = 0; i < t->n; i++) {
+			PGresult *r = PQprepare(db->conn, t->stmts[i].name, t->stmts[i].sql,
+			                        t->stmts[i].nparams, NULL);
+
+			if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+				PQclear(r);
+				continue;
+			}
+			const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+			int bad_conn = PQstatus(db->conn) == CONNECTION_BAD;
+
+			if (state == NULL)
+				state = "08006";
+			set_error(db, state,
+			          r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+			int rc = bad_conn ? ERR_UNAVAILABLE : classify(state);
+
+			log_error("db: prepare %s failed (SQLSTATE %s)", t->stmts[i].name, state);
+			PQclear(r);
+			drop(db);
+			return rc == ERR_UNAVAILABLE ? rc : ERR_INTERNAL;
+		}
+	}
+	return ERR_OK;
+}
+
+static int db_connect(struct db *db)
+{
+	char timeout[16], ms[16];
+	/* Keys are applied in order: a URL in dbname may override application_name, the
+	 * configured connect_timeout wins over the URL's. */
+	const char *keys[] = {"application_name", "dbname", "connect_timeout", NULL};
+	const char *vals[] = {"medrin", db->conninfo, timeout, NULL};
+
+	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		set_error(db, "08001", db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		log_warn("db: connect failed: %s", db->errmsg);
+		drop(db);
+		return ERR_UNAVAILABLE;
+	}
+	PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
+	db->generation++;
+	db->prepared_tables = 0;
+	db->in_tx = 0;
+
+	snprintf(ms, sizeof(ms), "%d", db->statement_timeout_ms);
+	const char *params[1] = {ms};
+	PGresult *r = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1,
+	                           NULL, params, NULL, NULL, 0);
+
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+		set_error(db, state ? state : "08006", r ? PQresultErrorMessage(r) : "no result");
+		log_warn("db: setting statement_timeout failed (SQLSTATE %s)", db->sqlstate);
+		PQclear(r);
+		drop(db);
+		return ERR_UNAVAILABLE;
+	}
+	PQclear(r);
+	log_debug("db: connected");
+	return prepare_pending(db);
+}
+
+static const struct db_stmt *find_stmt(const struct db *db, const char *name)
+{
+	for (size_t t = 0; t < db->ntables; t++)
+		for (size_t i = 0; i < db->tables[t].n; i++)
+			if (strcmp(db->tables[t].stmts[i].name, name) == 0)
+				return &db->tables[t].stmts[i];
+	return NULL;
+}
+
+static int tx_open(PGconn *conn)
+{
+	PGTransactionStatusType ts = PQtransactionStatus(conn);
+
+	return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+}
+
+/* run executes one call with the reconnect-and-retry-once rule of db.h. */
+static int run(struct db *db, struct arena *a, enum run_mode mode, const char *label,
+               const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+	if (res != NULL)
+		*res = NULL;
+	clear_error(db);
+	for (int attempt = 0;; attempt++) {
+		if (db->in_tx && (db->conn == NULL || PQstatus(db->conn) == CONNECTION_BAD)) {
+			drop(db);
+			set_error(db, "08003", "connection lost inside a transaction");
+			log_warn("db: %s: connection lost inside a transaction", label);
+			return ERR_UNAVAILABLE;
+		}
+		if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_BAD)
+			drop(db);
+		int reused = db->conn != NULL;
+		int rc = db->conn == NULL ? db_connect(db) : prepare_pending(db);
+
+		if (rc)
+			return rc;
+		int was_tx = db->in_tx || tx_open(db->conn);
+		PGresult *r;
+
+		switch (mode) {
+		case RUN_PREPARED:
+			r = PQexecPrepared(db->conn, sql, nparams, params, NULL, NULL, 0);
+			break;
+		case RUN_PARAMS:
+			r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+			break;
+		default:
+			r = PQexec(db->conn, sql);
+			break;
+		}
+		ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+			if (res == NULL)
+				PQclear(r);
+			else if (a != NULL)
+				arena_defer(a, pgresult_release, r);
+			if (res != NULL)
+				*res = r;
+			return ERR_OK;
+		}
+		if (PQstatus(db->conn) == CONNECTION_BAD) {
+			PQclear(r);
+			drop(db);
+			/* A stale connection (server restarted, idle connection cut) fails on
+			 * first use; the statement did not run, so it is safe to run it again,
+			 * unless a transaction was open: that is lost with the connection. */
+			if (!was_tx && reused && attempt == 0) {
+				log_info("db: %s: connection lost, reconnecting", label);
+				continue;
+			}
+			set_error(db, "08006", "connection lost");
+			log_failure(label, ERR_UNAVAILABLE, db->sqlstate);
+			return ERR_UNAVAILABLE;
+		}
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+		set_error(db, state ? state : "XX000",
+		          r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+		            : PQerrorMessage(db->conn));
+		rc = classify(db->sqlstate);
+		log_failure(label, rc, db->sqlstate);
+		PQclear(r);
+		return rc;
+	}
+}
+
+int db_exec(struct db *db, struct arena *a, const char *stmt, int nparams,
+            const char *const *params, PGresult **res)
+{
+	const struct db_stmt *s = find_stmt(db, stmt);
+
+	if (res != NULL)
+		*res = NULL;
+	if (s == NULL || s->nparams != nparams) {
+		clear_error(db);
+		log_error("db: %s: %s", stmt,
+		          s == NULL ? "not a registered statement" : "wrong number of parameters");
+		return ERR_INTERNAL;
+	}
+	return run(db, a, RUN_PREPARED, stmt, stmt, nparams, params, res);
+}
+
+int db_exec_raw(struct db *db, struct arena *a, const char *sql, PGresult **res)
+{
+	return run(db, a, RUN_RAW, "raw sql", sql, 0, NULL, res);
+}
+
+int db_exec_params(struct db *db, struct arena *a, const char *label, const char *sql, int nparams,
+                   const char *const *params, PGresult **res)
+{
+	return run(db, a, RUN_PARAMS, label, sql, nparams, params, res);
+}
+
+int db_begin(struct db *db)
+{
+	if (db->in_tx) {
+		log_error("db: begin: a transaction is already open");
+		return ERR_INTERNAL;
+	}
+	int rc = run(db, NULL, RUN_RAW, "begin", "BEGIN", 0, NULL, NULL);
+
+	if (rc == ERR_OK)
+		db->in_tx = 1;
+	return rc;
+}
+
+int db_commit(struct db *db)
+{
+	PGresult *r = NULL;
+
+	if (!db->in_tx) {
+		log_error("db: commit: no transaction is open");
+		return ERR_INTERNAL;
+	}
+	int rc = run(db, NULL, RUN_RAW, "commit", "COMMIT", 0, NULL, &r);
+
+	/* Whatever happened, the transaction is over (committed, or rolled back by the
+	 * server on error). */
+	db->in_tx = 0;
+	if (rc == ERR_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+		/* COMMIT of a transaction that had already failed rolls back instead. */
+		set_error(db, "25P02", "transaction was aborted; rolled back");
+		log_error("db: commit: transaction had failed and was rolled back");
+		rc = ERR_INTERNAL;
+	}
+	PQclear(r);
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_BAD) {
+		drop(db);
+		return;
+	}
+	if (db->conn != NULL && (db->in_tx || tx_open(db->conn))) {
+		/* Leave the last error as it was: the caller usually reads it after this. */
+		PGresult *r = PQexec(db->conn, "ROLLBACK");
+
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			log_warn("db: rollback failed; dropping the connection");
+			PQclear(r);
+			drop(db);
+			return;
+		}
+		PQclear(r);
+	}
+	db->in_tx = 0;
+}
+
+int db_ping(struct db *db)
+{
+	return run(db, NULL, RUN_RAW, "ping", "SELECT 1", 0, NULL, NULL);
+}
+
+const char *db_sqlstate(const struct db *db)
+{
+	return db->sqlstate;
+}
+
+const char *db_error_message(const struct db *db)
+{
+	return db->errmsg;
+}
+
+unsigned long db_generation(const struct db *db)
+{
+	return db->generation;
+}
+
+const char *db_value(const PGresult *res, int row, int col)
+{
+	if (res == NULL || row >= PQntuples(res) || col >= PQnfields(res) ||
+	    PQgetisnull(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
+
+int db_rows(const PGresult *res)
+{
+	return res ? PQntuples(res) : 0;
+}

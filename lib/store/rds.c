@@ -1,0 +1,530 @@
+/* rds.c - the hiredis wrapper; see rds.h and docs/internals/storage.md.
+ *
+ * hiredis 0.14 has no reconnect of its own: a context with c->err set is useless, so it
+ * is freed at once and the next call connects again (AUTH, SELECT, SCRIPT LOAD).
+ */
+#include "store/rds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/util.h"
+
+struct script {
+	const char *lua;
+	char sha[41];
+};
+
+struct rds {
+	/* parsed URL */
+	char *host; /* TCP host, or NULL for a unix socket */
+	int port;
+	char *path;     /* unix socket path */
+	char *user;     /* ACL user (Redis 6+), or NULL */
+	char *password; /* or NULL */
+	int db;
+	int url_ok;
+	char *prefix;
+	size_t prefix_len;
+	int timeout_ms;
+	redisContext *c;
+	struct script *scripts;
+	int nscripts;
+	int loaded; /* scripts loaded on the current connection */
+};
+
+static void oom(void)
+{
+	fputs("medrin: out of memory\n", stderr);
+	abort();
+}
+
+static char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+static int hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* pct_decode decodes %XX in place (passwords may need them). */
+static void pct_decode(char *s)
+{
+	char *o = s;
+
+	for (char *p = s; *p; p++) {
+		if (*p == '%' && hexdigit(p[1]) >= 0 && hexdigit(p[2]) >= 0) {
+			*o++ = (char)(hexdigit(p[1]) * 16 + hexdigit(p[2]));
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+/* parse_url fills host/port/path/user/password/db. Returns 0 or ERR_INVALID. */
+static int parse_url(struct rds *r, const char *url)
+{
+	long n;
+
+	r->port = 6379;
+	if (strncmp(url, "unix://", 7) == 0) {
+		const char *p = url + 7;
+		const char *q = strchr(p, '?');
+
+		if (*p != '/')
+			return ERR_INVALID;
+		r->path = xstrndup(p, q ? (size_t)(q - p) : strlen(p));
+		if (q != NULL) {
+			if (strncmp(q + 1, "db=", 3) != 0 ||
+			    util_parse_long(q + 4, 0, 65535, &n) != ERR_OK)
+				return ERR_INVALID;
+			r->db = (int)n;
+		}
+		return ERR_OK;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return ERR_INVALID;
+	const char *auth = url + 8;
+	const char *end = auth + strcspn(auth, "/?#");
+	const char *at = NULL;
+
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	const char *hp = auth;
+
+	if (at != NULL) {
+		const char *colon = memchr(auth, ':', (size_t)(at - auth));
+
+		if (colon != NULL) {
+			if (colon > auth)
+				r->user = xstrndup(auth, (size_t)(colon - auth));
+			r->password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+			pct_decode(r->password);
+		} else if (at > auth) {
+			/* redis://password@host, as some clients accept */
+			r->password = xstrndup(auth, (size_t)(at - auth));
+			pct_decode(r->password);
+		}
+		hp = at + 1;
+	}
+	const char *hend = end;
+	const char *portp = NULL;
+
+	if (*hp == '[') {
+		const char *rb = memchr(hp, ']', (size_t)(end - hp));
+
+		if (rb == NULL)
+			return ERR_INVALID;
+		r->host = xstrndup(hp + 1, (size_t)(rb - hp - 1));
+		if (rb + 1 < end && rb[1] == ':')
+			portp = rb + 2;
+	} else {
+		const char *colon = memchr(hp, ':', (size_t)(end - hp));
+
+		if (colon != NULL) {
+			portp = colon + 1;
+			hend = colon;
+		}
+		r->host = xstrndup(hp, (size_t)(hend - hp));
+	}
+	if (r->host[0] == '\0') {
+		free(r->host);
+		r->host = xstrndup("127.0.0.1", 9);
+	}
+	if (portp != NULL) {
+		char port[8];
+		size_t plen = (size_t)(end - portp);
+
+		if (plen == 0 || plen >= sizeof(port))
+			return ERR_INVALID;
+		memcpy(port, portp, plen);
+		port[plen] = '\0';
+		if (util_parse_long(port, 1, 65535, &n) != ERR_OK)
+			return ERR_INVALID;
+		r->port = (int)n;
+	}
+	if (*end == '/' && end[1] != '\0') {
+		char db[8];
+		size_t dlen = strcspn(end + 1, "?#");
+
+		if (dlen >= sizeof(db))
+			return ERR_INVALID;
+		memcpy(db, end + 1, dlen);
+		db[dlen] = '\0';
+		if (dlen > 0 && util_parse_long(db, 0, 65535, &n) != ERR_OK)
+			return ERR_INVALID;
+		r->db = dlen > 0 ? (int)n : 0;
+	}
+	return ERR_OK;
+}
+
+struct rds *rds_new(const char *url, const char *prefix, int timeout_ms)
+{
+	struct rds *r = calloc(1, sizeof(*r));
+	struct sigaction sa;
+
+	/* hiredis writes with write(): on a connection Redis has closed (restart) that
+	 * raises SIGPIPE, which by default kills the process instead of failing the call.
+	 * Nothing in Medrin wants SIGPIPE, so turn the default off (a handler someone
+	 * installed on purpose is left alone). */
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGPIPE, &sa, NULL);
+	}
+	if (r == NULL)
+		oom();
+	r->url_ok = parse_url(r, url) == ERR_OK;
+	if (!r->url_ok)
+		log_error("redis: REDIS_URL is not redis://[user:password@]host[:port][/db] "
+		          "or unix:///path[?db=N]");
+	r->prefix = xstrndup(prefix ? prefix : "", prefix ? strlen(prefix) : 0);
+	r->prefix_len = strlen(r->prefix);
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1000;
+	return r;
+}
+
+static void drop(struct rds *r)
+{
+	if (r->c != NULL)
+		redisFree(r->c);
+	r->c = NULL;
+	r->loaded = 0;
+}
+
+void rds_free(struct rds *r)
+{
+	if (r == NULL)
+		return;
+	drop(r);
+	if (r->password != NULL)
+		explicit_bzero(r->password, strlen(r->password));
+	free(r->host);
+	free(r->path);
+	free(r->user);
+	free(r->password);
+	free(r->prefix);
+	free(r->scripts);
+	free(r);
+}
+
+int rds_script(struct rds *r, const char *lua)
+{
+	struct script *s = realloc(r->scripts, (size_t)(r->nscripts + 1) * sizeof(*s));
+
+	if (s == NULL)
+		oom();
+	r->scripts = s;
+	r->scripts[r->nscripts].lua = lua;
+	r->scripts[r->nscripts].sha[0] = '\0';
+	return r->nscripts++;
+}
+
+char *rds_key(struct rds *r, struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *rest = arena_vprintf(a, fmt, ap);
+	va_end(ap);
+	size_t n = strlen(rest);
+	char *key = arena_alloc(a, r->prefix_len + n + 1);
+
+	memcpy(key, r->prefix, r->prefix_len);
+	memcpy(key + r->prefix_len, rest, n + 1);
+	return key;
+}
+
+static void reply_release(void *ptr)
+{
+	freeReplyObject(ptr);
+}
+
+/* log_error_reply logs the first line of an error reply (the error's text, never the
+ * command's arguments). */
+static void log_error_reply(const char *what, const redisReply *rep)
+{
+	int n = (int)strcspn(rep->str ? rep->str : "", "\r\n");
+
+	if (n > 200)
+		n = 200;
+	log_warn("redis: %s: %.*s", what, n, rep->str ? rep->str : "");
+}
+
+/* io_failed logs and drops a context whose I/O failed. */
+static void io_failed(struct rds *r, const char *what)
+{
+	log_warn("redis: %s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
+	drop(r);
+}
+
+/* setup_cmd runs a command during connection set-up; 0, ERR_UNAVAILABLE (I/O; the
+ * context is dropped) or ERR_INTERNAL (error reply). *out gets the reply if wanted. */
+static int setup_cmd(struct rds *r, const char *what, int argc, const char **argv, redisReply **out)
+{
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+
+	if (rep == NULL) {
+		io_failed(r, what);
+		return ERR_UNAVAILABLE;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		log_error_reply(what, rep);
+		freeReplyObject(rep);
+		return ERR_INTERNAL;
+	}
+	if (out != NULL)
+		*out = rep;
+	else
+		freeReplyObject(rep);
+	return ERR_OK;
+}
+
+static int load_script(struct rds *r, int id)
+{
+	const char *argv[] = {"SCRIPT", "LOAD", r->scripts[id].lua};
+	redisReply *rep = NULL;
+	int rc = setup_cmd(r, "SCRIPT LOAD", 3, argv, &rep);
+
+	if (rc)
+		return rc;
+	if (rep->type != REDIS_REPLY_STRING || rep->len != 40) {
+		log_error("redis: SCRIPT LOAD: unexpected reply");
+		freeReplyObject(rep);
+		return ERR_INTERNAL;
+	}
+	memcpy(r->scripts[id].sha, rep->str, 40);
+	r->scripts[id].sha[40] = '\0';
+	freeReplyObject(rep);
+	return ERR_OK;
+}
+
+static int load_pending_scripts(struct rds *r)
+{
+	for (; r->loaded < r->nscripts; r->loaded++) {
+		int rc = load_script(r, r->loaded);
+
+		if (rc)
+			return rc;
+	}
+	return ERR_OK;
+}
+
+static int rds_connect(struct rds *r)
+{
+	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+	int rc;
+
+	if (!r->url_ok)
+		return ERR_INTERNAL;
+	r->c = r->path ? redisConnectUnixWithTimeout(r->path, tv)
+	               : redisConnectWithTimeout(r->host, r->port, tv);
+	if (r->c == NULL || r->c->err) {
+		log_warn("redis: connect failed: %s", r->c ? r->c->errstr : "out of memory");
+		drop(r);
+		return ERR_UNAVAILABLE;
+	}
+	if (redisSetTimeout(r->c, tv) != REDIS_OK) {
+		io_failed(r, "set timeout");
+		return ERR_UNAVAILABLE;
+	}
+	if (r->path == NULL)
+		(void)redisEnableKeepAlive(r->c);
+	if (r->password != NULL) {
+		const char *argv[] = {"AUTH", r->user ? r->user : r->password, r->password};
+
+		rc = setup_cmd(r, "AUTH", r->user ? 3 : 2, argv, NULL);
+		if (rc)
+			goto out;
+	}
+	if (r->db != 0) {
+		char db[8];
+		const char *argv[] = {"SELECT", db};
+
+		snprintf(db, sizeof(db), "%d", r->db);
+		rc = setup_cmd(r, "SELECT", 2, argv, NULL);
+		if (rc)
+			goto out;
+	}
+	r->loaded = 0;
+	rc = load_pending_scripts(r);
+	if (rc == ERR_OK)
+		log_debug("redis: connected");
+out:
+	if (rc) {
+		drop(r);
+		/* A refused AUTH or SELECT makes Redis unusable for us: a 503, not a 500. */
+		rc = ERR_UNAVAILABLE;
+	}
+	return rc;
+}
+
+static int ensure(struct rds *r)
+{
+	if (r->c == NULL)
+		return rds_connect(r);
+	if (r->loaded < r->nscripts) {
+		int rc = load_pending_scripts(r);
+
+		if (rc)
+			drop(r);
+		return rc ? ERR_UNAVAILABLE : ERR_OK;
+	}
+	return ERR_OK;
+}
+
+/* retryable: the failure looks like a connection the server had already closed (restart,
+ * idle timeout), found on first use, so the command never reached it. A timeout is not
+ * retried: the command may have run. */
+static int retryable(const redisContext *c)
+{
+	if (c->err == REDIS_ERR_EOF)
+		return 1;
+	return c->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE ||
+	                                  strcmp(c->errstr, strerror(ECONNRESET)) == 0 ||
+	                                  strcmp(c->errstr, strerror(EPIPE)) == 0);
+}
+
+/* command runs argv with one retry on a stale connection. On ERR_OK *rep is the reply
+ * (never an error reply); an error reply returns ERR_INTERNAL with *rep set too. */
+static int command(struct rds *r, int argc, const char **argv, const size_t *lens, redisReply **rep)
+{
+	*rep = NULL;
+	for (int attempt = 0;; attempt++) {
+		int reused = r->c != NULL;
+		int rc = ensure(r);
+
+		if (rc)
+			return rc;
+		*rep = redisCommandArgv(r->c, argc, argv, lens);
+		if (*rep != NULL)
+			break;
+		int again = reused && attempt == 0 && retryable(r->c);
+
+		io_failed(r, again ? "connection lost, reconnecting" : argv[0]);
+		if (!again)
+			return ERR_UNAVAILABLE;
+	}
+	return (*rep)->type == REDIS_REPLY_ERROR ? ERR_INTERNAL : ERR_OK;
+}
+
+static void deliver(struct arena *a, redisReply *rep, redisReply **out)
+{
+	if (out == NULL) {
+		freeReplyObject(rep);
+		return;
+	}
+	if (a != NULL)
+		arena_defer(a, reply_release, rep);
+	*out = rep;
+}
+
+int rds_cmd(struct rds *r, struct arena *a, redisReply **out, int argc, const char **argv,
+            const size_t *lens)
+{
+	redisReply *rep;
+
+	if (out != NULL)
+		*out = NULL;
+	int rc = command(r, argc, argv, lens, &rep);
+
+	if (rc == ERR_INTERNAL && rep != NULL) {
+		log_error_reply(argv[0], rep);
+		freeReplyObject(rep);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	deliver(a, rep, out);
+	return ERR_OK;
+}
+
+int rds_eval(struct rds *r, struct arena *a, int script, redisReply **out, int nkeys,
+             const char **keys, int nargs, const char **args)
+{
+	char nk[16];
+	int argc = 3 + nkeys + nargs;
+	const char **argv;
+	redisReply *rep = NULL;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (script < 0 || script >= r->nscripts || nkeys < 0 || nargs < 0) {
+		log_error("redis: rds_eval: bad script id or counts");
+		return ERR_INTERNAL;
+	}
+	argv =
+	    a ? arena_alloc(a, (size_t)argc * sizeof(*argv)) : malloc((size_t)argc * sizeof(*argv));
+	if (argv == NULL)
+		oom();
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[0] = "EVALSHA";
+	argv[2] = nk;
+	for (int i = 0; i < nkeys; i++)
+		argv[3 + i] = keys[i];
+	for (int i = 0; i < nargs; i++)
+		argv[3 + nkeys + i] = args[i];
+	for (int attempt = 0;; attempt++) {
+		/* ensure() inside command() loads scripts on a new connection, so argv[1] is
+		 * read after it: set it once the connection is there. */
+		rc = ensure(r);
+		if (rc)
+			goto out;
+		argv[1] = r->scripts[script].sha;
+		rc = command(r, argc, argv, NULL, &rep);
+		if (rc == ERR_INTERNAL && rep != NULL && attempt == 0 &&
+		    strncmp(rep->str ? rep->str : "", "NOSCRIPT", 8) == 0) {
+			/* The script cache was flushed (SCRIPT FLUSH, failover): load, retry. */
+			freeReplyObject(rep);
+			rep = NULL;
+			log_info("redis: NOSCRIPT, loading the script again");
+			rc = load_script(r, script);
+			if (rc) {
+				if (r->c != NULL)
+					drop(r);
+				rc = ERR_UNAVAILABLE;
+				goto out;
+			}
+			continue;
+		}
+		break;
+	}
+	if (rc == ERR_INTERNAL && rep != NULL) {
+		log_error_reply("EVALSHA", rep);
+		freeReplyObject(rep);
+		goto out;
+	}
+	if (rc == ERR_OK)
+		deliver(a, rep, out);
+out:
+	if (a == NULL)
+		free(argv);
+	return rc;
+}
+
+int rds_ping(struct rds *r)
+{
+	const char *argv[] = {"PING"};
+
+	return rds_cmd(r, NULL, NULL, 1, argv, NULL);
+}

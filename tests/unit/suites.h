@@ -1,0 +1,19 @@
+/* suites.h - every unit-test suite; check_main.c runs them all. */
+#ifndef MEDRIN_SUITES_H
+#define MEDRIN_SUITES_H
+
+#include <check.h>
+
+Suite *arena_suite(void);
+Suite *buf_suite(void);
+Suite *util_suite(void);
+Suite *config_suite(void);
+Suite *json_suite(void);
+Suite *router_suite(void);
+Suite *problem_suite(void);
+Suite *dispatch_suite(void);
+Suite *token_suite(void);
+Suite *otp_suite(void);
+Suite *password_suite(void);
+
+#endif
