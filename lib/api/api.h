@@ -37,6 +37,7 @@ struct api_auth {
 	const char *jti;
 	const char *role;      /* user | staff | admin */
 	int64_t exp;           /* access token expiry, unix seconds */
+	const char *user_json; /* the caller's cached user object (domain/users.h), or NULL */
 };
 
 struct route;
@@ -97,6 +98,8 @@ int api_error(struct api_req *r, int err);
 /* Serialises obj as the response body (application/json) and returns status (500 when
  * the body would exceed HTTP_RESP_LIMIT). obj stays the caller's. */
 int api_json(struct api_req *r, int status, json_object *obj);
+/* Like api_json with an already serialised JSON text (a cached object). */
+int api_json_text(struct api_req *r, int status, const char *json);
 /* 204/202-style response with no body. */
 int api_empty(struct api_req *r, int status);
 /* Adds (or replaces) a response header; name and value are copied. */

@@ -620,7 +620,7 @@ int api_auth_login(struct api_req *r)
 		char *hash = NULL;
 
 		if (password_hash(r->app->hash_slots_fd, r->arena, password, &hash) != ERR_OK ||
-		    users_set_password(r->app->db, r->arena, u.id, hash) != ERR_OK)
+		    users_set_password(r->app->db, r->app->rds, r->arena, u.id, hash) != ERR_OK)
 			log_warn("auth: password rehash skipped");
 	}
 
@@ -861,7 +861,7 @@ int api_auth_reset_password(struct api_req *r)
 	                1, &res);
 	if (rc != ERR_OK)
 		return otp_failure(r, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
-	rc = users_set_password(r->app->db, r->arena, u.id, hash);
+	rc = users_set_password(r->app->db, r->app->rds, r->arena, u.id, hash);
 	if (rc != ERR_OK)
 		return api_error(r, rc);
 	rc = sessions_revoke_all(r->app->rds, r->arena, u.id, NULL);
@@ -877,16 +877,25 @@ int api_auth_reset_password(struct api_req *r)
 
 /* ------------------------------------------------------------------ me */
 
+/* GET /auth/me: from the user cache the session check already read, else from PostgreSQL
+ * (then cached for the next request; a failure to cache only costs that). */
 int api_auth_me(struct api_req *r)
 {
 	struct user u;
-	int rc = users_by_id(r->app->db, r->arena, r->auth.user_id, &u);
+	int rc, status;
 
+	if (r->auth.user_json != NULL)
+		return api_json_text(r, 200, r->auth.user_json);
+	rc = users_by_id(r->app->db, r->arena, r->auth.user_id, &u);
 	if (rc == ERR_NOT_FOUND)
 		return bad_token(r, "The account no longer exists");
 	if (rc != ERR_OK)
 		return api_error(r, rc);
-	return api_json(r, 200, users_to_json(r->arena, &u));
+	status = api_json(r, 200, users_to_json(r->arena, &u));
+	if (status == 200 &&
+	    users_cache_put(r->app->rds, r->arena, u.id, buf_str(&r->resp->body)) != ERR_OK)
+		log_debug("auth: user cache not filled");
+	return status;
 }
 
 /* ------------------------------------------------------------------ authentication */
@@ -918,7 +927,8 @@ int api_authenticate(struct api_req *r)
 		return ERR_UNAVAILABLE;   /* auth_module_init did not run: refuse, never crash */
 	if (token_verify(r->app->keys, r->arena, token, TOKEN_ACCESS, &c) != ERR_OK)
 		return ERR_UNAUTHORIZED;
-	rc = sessions_check(r->app->rds, r->arena, c.sub, c.sid, c.jti);
+	rc = sessions_check(r->app->rds, r->arena, c.sub, c.sid, c.jti,
+	                    users_cache_key(r->app->rds, r->arena, c.sub), &r->auth.user_json);
 	if (rc == ERR_UNAUTHORIZED)
 		return ERR_UNAUTHORIZED;
 	if (rc != ERR_OK)

@@ -84,6 +84,18 @@ int api_json(struct api_req *r, int status, json_object *obj)
 	return status;
 }
 
+int api_json_text(struct api_req *r, int status, const char *json)
+{
+	buf_reset(&r->resp->body);
+	if (buf_puts(&r->resp->body, json) != ERR_OK) {
+		log_error("route %s: response body does not fit", route_name(r));
+		return api_problem(r, 500, "internal", "Something went wrong on our side.");
+	}
+	r->resp->status = status;
+	r->resp->content_type = "application/json";
+	return status;
+}
+
 int api_empty(struct api_req *r, int status)
 {
 	buf_reset(&r->resp->body);

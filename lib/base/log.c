@@ -1,6 +1,7 @@
 /* log.c - JSON log lines on stderr; see log.h. */
 #include "base/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +12,25 @@
 static const char *log_prog = "medrin";
 static enum log_level log_min = LOG_LVL_INFO;
 static const char *log_req_id;
+static pid_t log_pid;   /* cached: one getpid() per process, not per line */
+
+static void refresh_pid(void)
+{
+	log_pid = getpid();
+}
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void log_init(const char *prog, const char *level)
 {
+	static int atfork_done;
+
+	if (!atfork_done) {
+		/* Workers are forked after log_init: each child must log its own pid. */
+		pthread_atfork(NULL, NULL, refresh_pid);
+		atfork_done = 1;
+	}
+	refresh_pid();
 	log_prog = prog;
 	for (int i = 0; level != NULL && i < 4; i++)
 		if (strcmp(level, level_names[i]) == 0)
@@ -43,7 +58,8 @@ static void emit(enum log_level lvl, const char *msg, const char *extra)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	mem[0] = '\0';
 	int rc = buf_printf(&b, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"prog\":\"%s\",\"pid\":%d",
-	                    ts, now.tv_nsec / 1000000, level_names[lvl], log_prog, (int)getpid());
+	                    ts, now.tv_nsec / 1000000, level_names[lvl], log_prog,
+	                    (int)(log_pid ? log_pid : getpid()));
 
 	if (rc == ERR_OK && log_req_id != NULL) {
 		rc = buf_puts(&b, ",\"req\":");

@@ -33,19 +33,20 @@ static const char lua_create[] =
 	"end\n"
 	"return 1\n";
 
-/* KEYS: bl:{jti}, sess:{sid}; ARGV: now, user_id.
- * 1 when the token may be used. last_used_at is written at most once a minute, and the
- * grace pair is dropped once its window has passed. */
+/* KEYS: bl:{jti}, sess:{sid}, user:{uid} (the users cache); ARGV: now, user_id.
+ * {1, cached user JSON or nil} when the token may be used, {0} otherwise. last_used_at is
+ * written at most once a minute, and the grace pair is dropped once its window has
+ * passed. */
 static const char lua_check[] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"
 	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until')\n"
-	"if not v[1] or v[1] ~= ARGV[2] then return 0 end\n"
+	"if not v[1] or v[1] ~= ARGV[2] then return {0} end\n"
 	"local now = tonumber(ARGV[1])\n"
 	"if now - (tonumber(v[2]) or 0) >= 60 then\n"
 	"  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
 	"  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
 	"end\n"
-	"return 1\n";
+	"return {1, redis.call('GET', KEYS[3])}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}
  * ARGV: presented jti, new jti, now, grace seconds, grace pair JSON, ttl, sid, role, uid.
@@ -218,23 +219,30 @@ out:
 }
 
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti)
+                   const char *jti, const char *user_cache_key, const char **cached_user)
 {
 	redisReply *rep = NULL;
-	const char *keys[2], *args[2];
+	const char *keys[3], *args[2];
 	int err;
 
+	*cached_user = NULL;
 	if (user_id == NULL || sid == NULL || jti == NULL)
 		return ERR_UNAUTHORIZED;
 	keys[0] = rds_key(r, a, "bl:%s", jti);
 	keys[1] = rds_key(r, a, "sess:%s", sid);
+	keys[2] = user_cache_key;
 	args[0] = arena_printf(a, "%lld", (long long)util_wall_sec());
 	args[1] = user_id;
-	err = rds_eval(r, a, s_check, &rep, 2, keys, 2, args);
+	err = rds_eval(r, a, s_check, &rep, 3, keys, 2, args);
 	if (err != ERR_OK)
 		goto out;
-	if (rep == NULL || rep->type != REDIS_REPLY_INTEGER || rep->integer != 1)
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_INTEGER || rep->element[0]->integer != 1) {
 		err = ERR_UNAUTHORIZED;
+		goto out;
+	}
+	if (rep->elements > 1 && rep->element[1]->type == REDIS_REPLY_STRING)
+		*cached_user = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
 out:
 	return err;
 }

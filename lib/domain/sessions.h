@@ -63,9 +63,12 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 /* sessions_check is the per-request check of an access token that already verified:
  * ERR_OK when its jti is not blocklisted and session sid of user_id exists (and
  * last_used_at is refreshed at most once a minute), ERR_UNAUTHORIZED otherwise,
- * ERR_UNAVAILABLE when Redis is down (callers fail closed). One round trip. */
+ * ERR_UNAVAILABLE when Redis is down (callers fail closed). One round trip, which also
+ * reads the user cache entry at user_cache_key (users.h): *cached_user gets its JSON
+ * text (arena) or NULL when there is none. */
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti) MUSTCHECK;
+                   const char *jti, const char *user_cache_key,
+                   const char **cached_user) MUSTCHECK;
 
 /* sessions_rotate spends the verified refresh token `refresh` (typ refresh) and reports
  * what happened in *outcome; on SESSION_ROTATED / SESSION_GRACE *out holds the pair to

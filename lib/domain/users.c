@@ -1,8 +1,10 @@
 /* users.c - user accounts and pending sign-ups; see users.h. */
 #include "domain/users.h"
 
+#include <stdio.h>
 #include <string.h>
 #include "base/arena.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "store/db.h"
 #include "store/rds.h"
@@ -130,7 +132,32 @@ out:
 	return rc;
 }
 
-int users_set_password(struct db *db, struct arena *a, const char *user_id,
+char *users_cache_key(struct rds *r, struct arena *a, const char *user_id)
+{
+	return rds_key(r, a, "user:%s", user_id);
+}
+
+int users_cache_put(struct rds *r, struct arena *a, const char *user_id, const char *json)
+{
+	char ttl[16];
+	const char *argv[5] = { "SET", users_cache_key(r, a, user_id), json, "EX", ttl };
+
+	snprintf(ttl, sizeof ttl, "%d", USERS_CACHE_TTL);
+	return rds_cmd(r, a, NULL, 5, argv, NULL);
+}
+
+/* cache_drop runs after a users row changed. A failure is logged, not returned: the row
+ * did change, and the entry expires within USERS_CACHE_TTL anyway. */
+static void cache_drop(struct rds *r, struct arena *a, const char *user_id)
+{
+	const char *argv[2] = { "DEL", users_cache_key(r, a, user_id) };
+
+	if (rds_cmd(r, a, NULL, 2, argv, NULL) != ERR_OK)
+		log_warn("users: cache entry of a changed user not dropped (expires in %d s)",
+		         USERS_CACHE_TTL);
+}
+
+int users_set_password(struct db *db, struct rds *r, struct arena *a, const char *user_id,
                        const char *password_hash)
 {
 	PGresult *res = NULL;
@@ -144,6 +171,8 @@ int users_set_password(struct db *db, struct arena *a, const char *user_id,
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0)
 		rc = ERR_NOT_FOUND;
+	else
+		cache_drop(r, a, user_id);
 out:
 	return rc;
 }

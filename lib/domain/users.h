@@ -60,10 +60,21 @@ int users_exists_email(struct db *db, struct arena *a, const char *email, int *e
 int users_insert(struct db *db, struct arena *a, const struct users_new *nu,
                  struct user *out) MUSTCHECK;
 
-/* users_set_password stores a new PHC hash and bumps updated_at. ERR_NOT_FOUND when the
- * user is gone, ERR_UNAVAILABLE / ERR_INTERNAL. */
-int users_set_password(struct db *db, struct arena *a, const char *user_id,
+/* users_set_password stores a new PHC hash, bumps updated_at and drops the user's cache
+ * entry. ERR_NOT_FOUND when the user is gone, ERR_UNAVAILABLE / ERR_INTERNAL. */
+int users_set_password(struct db *db, struct rds *r, struct arena *a, const char *user_id,
                        const char *password_hash) MUSTCHECK;
+
+/* The user cache: the rendered user object (users_to_json, never the hash) under
+ * user:{id} in Redis for USERS_CACHE_TTL seconds, so the per-request session check can
+ * hand it to /auth/me in the same round trip (sessions_check) instead of a PostgreSQL
+ * read. Every function in this module that changes a users row drops the entry right
+ * after the change; the TTL only bounds what a failed drop (Redis down at that moment)
+ * could serve. users_cache_key is the key (arena); users_cache_put stores json. */
+#define USERS_CACHE_TTL 300
+char *users_cache_key(struct rds *r, struct arena *a, const char *user_id);
+int users_cache_put(struct rds *r, struct arena *a, const char *user_id,
+                    const char *json) MUSTCHECK;
 
 /* users_to_json renders the account as api.md's user object (id, email, first_name,
  * last_name, role, account_type, email_verified, login_otp, created_at, updated_at).

@@ -410,6 +410,38 @@ class BadInputTest(unittest.TestCase):
         self.assertIn("POST", r.headers["allow"])
 
 
+class UserCacheTest(unittest.TestCase):
+    """/auth/me is answered from the users cache that the session check reads (no
+    PostgreSQL round trip), and a change to the account drops that entry at once."""
+
+    def test_me_uses_the_cache_and_a_password_reset_drops_it(self):
+        email, tok = register()
+        uid = tok["user"]["id"]
+        key = redis_prefix() + "user:" + uid
+        me = assert_json(call("GET", "/auth/me", headers=bearer(tok["access_token"])), 200)
+        self.assertEqual(me, tok["user"])
+        self.assertEqual(redis_cli("EXISTS", key), "1", "the first /auth/me fills the cache")
+        ttl = int(redis_cli("TTL", key))
+        self.assertTrue(0 < ttl <= 300, ttl)
+        # The cached object is what the next request gets: mark it and see it come back.
+        marked = dict(me, first_name="FromCache")
+        redis_cli("SET", key, json.dumps(marked), "EX", "300")
+        me2 = assert_json(call("GET", "/auth/me", headers=bearer(tok["access_token"])), 200)
+        self.assertEqual(me2["first_name"], "FromCache")
+        # A password reset changes the row (updated_at): the entry is dropped, and the
+        # next /auth/me reads PostgreSQL again.
+        assert_json(post("/auth/forget-password", {"email": email}), 202)
+        code = mail_code(email, module="forgetpassword")
+        new_pw = secret("another-Passw0rd-" + uid[:8])
+        assert_json(post("/auth/reset-password",
+                         {"email": email, "code": code, "new_password": new_pw}), 200)
+        self.assertEqual(redis_cli("EXISTS", key), "0", "reset-password left a stale cache entry")
+        tok2 = login(email, new_pw)
+        me3 = assert_json(call("GET", "/auth/me", headers=bearer(tok2["access_token"])), 200)
+        self.assertEqual(me3["first_name"], me["first_name"])
+        self.assertEqual(me3["id"], uid)
+
+
 class RedisDownTest(unittest.TestCase):
     """With Redis stopped every auth endpoint answers 503 problem+json and writes
     nothing; it recovers when Redis is back."""
