@@ -410,6 +410,12 @@ static int dump_masked(struct buf *out, const char *v)
 			if (rc == ERR_OK)
 				rc = buf_puts(out, "****");
 			p = at;
+		} else if (at != NULL && at > auth && has_prefix(v, "redis://")) {
+			/* rds.c reads redis://SECRET@host (no colon) as a password, not a user. */
+			rc = buf_append(out, v, (size_t)(auth - v));
+			if (rc == ERR_OK)
+				rc = buf_puts(out, "****");
+			p = at;
 		}
 	}
 	for (const char *pw = strstr(p, "password="); rc == ERR_OK && pw != NULL;

@@ -214,7 +214,13 @@ static int check_applied(struct db *db, struct arena *a, struct buf *out, struct
 	return ERR_OK;
 }
 
-static int apply_one(struct db *db, struct arena *a, struct buf *out, const struct migration *x)
+/* apply_one runs one migration in its own transaction. gen is the generation of the
+ * session that holds the advisory lock: db_begin reconnects silently when it finds the
+ * connection dead, and a transaction on that new session would run without the lock
+ * (another medrinctl may be applying the same file), so it is refused before anything
+ * runs. Once BEGIN succeeded, the connection cannot be replaced inside the transaction. */
+static int apply_one(struct db *db, struct arena *a, struct buf *out, const struct migration *x,
+                     unsigned long gen)
 {
 	char version[8];
 	const char *params[3] = {version, x->name, x->sha};
@@ -224,6 +230,10 @@ static int apply_one(struct db *db, struct arena *a, struct buf *out, const stru
 	if (rc) {
 		db_failed(db, out, "BEGIN");
 		return rc;
+	}
+	if (db_generation(db) != gen) {
+		rc = ERR_UNAVAILABLE;
+		goto out;
 	}
 	rc = db_exec_raw(db, a, x->sql, NULL);
 	if (rc) {
@@ -272,12 +282,15 @@ int migrate_run(struct db *db, const char *dir, struct buf *out, int *applied)
 	locked = 1;
 	gen = db_generation(db);
 	rc = check_applied(db, a, out, m, n);
+	/* A reconnect inside check_applied lost the lock: what it read is not protected. */
+	if (rc == ERR_OK && db_generation(db) != gen)
+		rc = ERR_UNAVAILABLE;
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (m[i].applied)
 			continue;
-		rc = apply_one(db, a, out, &m[i]);
+		rc = apply_one(db, a, out, &m[i], gen);
 		if (rc == ERR_OK && db_generation(db) != gen)
 			rc = ERR_UNAVAILABLE;
 		if (rc)

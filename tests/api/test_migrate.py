@@ -114,6 +114,50 @@ class MigrateTest(unittest.TestCase):
             except harness.HarnessError:
                 pass
 
+    def test_lost_lock_session_applies_nothing(self):
+        """The advisory lock belongs to one PostgreSQL session. When that session dies while
+        medrinctl waits inside the run (here: blocked reading schema_migrations), db
+        reconnects transparently; the new session does not hold the lock, so nothing may
+        be applied on it (another medrinctl could be applying the same file)."""
+        url = self.fresh_database()
+        p = medrinctl("migrate", DATABASE_URL=url)
+        self.assertEqual(p.returncode, 0, output(p))
+        tmp = tempfile.mkdtemp(prefix="medrin-mig-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        copy = os.path.join(tmp, "migrations")
+        shutil.copytree(migrations_dir(), copy)
+        with open(os.path.join(copy, "9998_lockless.sql"), "w") as f:
+            f.write("CREATE TABLE lockless_b1 (id int);\n")
+        # Hold schema_migrations so medrinctl blocks after taking the advisory lock.
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
+             "LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4)"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=harness.child_env())
+        self.addCleanup(lambda: holder.poll() is None and holder.kill())
+        harness.wait_until(lambda: psql(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'schema_migrations' AND l.mode = 'AccessExclusiveLock' "
+            "AND l.granted", url)[0][0] == "1", timeout=10, message="the holder never locked")
+        exe = harness.build_path("cli", "medrinctl")
+        proc = subprocess.Popen([exe, "migrate"],
+                                env=harness.child_env(DATABASE_URL=url,
+                                                      MEDRIN_MIGRATIONS_DIR=copy),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        waiting = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' "
+                   "AND query LIKE '%FROM schema_migrations%'")
+        harness.wait_until(lambda: psql(waiting, url), timeout=10,
+                           message="medrinctl never waited on schema_migrations")
+        pid = psql(waiting, url)[0][0]
+        psql("SELECT pg_terminate_backend(%d)" % int(pid), url)
+        out = proc.communicate(timeout=60)[0]
+        holder.communicate(timeout=30)
+        self.assertNotEqual(proc.returncode, 0, out)
+        self.assertEqual(psql("SELECT to_regclass('lockless_b1') IS NULL", url)[0][0], "t", out)
+        self.assertEqual(psql("SELECT count(*) FROM schema_migrations WHERE version = 9998",
+                              url)[0][0], "0", out)
+
     def test_unedited_copy_is_up_to_date(self):
         tmp = tempfile.mkdtemp(prefix="medrin-mig-")
         self.addCleanup(shutil.rmtree, tmp, True)

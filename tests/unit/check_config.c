@@ -359,6 +359,16 @@ START_TEST(test_dump_masks)
 	buf_free(&out);
 	config_free(&cfg);
 
+	/* redis://PASSWORD@host (no colon) is a password to rds.c: masked as well. */
+	setenv("REDIS_URL", "redis://bareredispw@cache:6379/0", 1);
+	ck_assert_int_eq(config_load(&cfg, &err), ERR_OK);
+	buf_init(&out, NULL, 1 << 16);
+	ck_assert_int_eq(config_dump(&cfg, &out), ERR_OK);
+	ck_assert_ptr_null(strstr(buf_str(&out), "bareredispw"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "REDIS_URL=redis://****@cache:6379/0\n"));
+	buf_free(&out);
+	config_free(&cfg);
+
 	/* An unset secret (development) shows as unset, not masked. */
 	setup();
 	setenv("MEDRIN_ENV", "development", 1);
