@@ -19,6 +19,10 @@
 
 int api_problem(struct api_req *r, int status, const char *code, const char *detail)
 {
+	/* RFC 9110: every 401 names its scheme. Bearer, never Basic: a Basic challenge would
+	 * make browsers pop up a password dialog for an API. */
+	if (status == 401)
+		api_header(r, "WWW-Authenticate", "Bearer realm=\"medrin\"");
 	return problem_render(r->resp, r->arena, status, code, detail, NULL, 0);
 }
 
@@ -58,10 +62,17 @@ int api_error(struct api_req *r, int err)
 	case ERR_DENIED:
 		return api_problem(r, 403, "forbidden", "You are not allowed to do this.");
 	case ERR_UNAUTHORIZED:
-		api_header(r, "WWW-Authenticate", "Bearer");
 		return api_problem(r, 401, "unauthorized", "A valid access token is required.");
-	case ERR_LIMITED:
+	case ERR_LIMITED: {
+		/* api.md: every 429 carries Retry-After; keep a more precise one already set. */
+		int have = 0;
+
+		for (int i = 0; i < r->resp->nheaders && !have; i++)
+			have = strcasecmp(r->resp->headers[i].name, "Retry-After") == 0;
+		if (!have)
+			api_header(r, "Retry-After", "1");
 		return api_problem(r, 429, "rate_limited", "Too many requests; try again later.");
+	}
 	case ERR_TOO_LARGE:
 		return api_problem(r, 413, "body_too_large", "The request is too large.");
 	case ERR_INVALID:

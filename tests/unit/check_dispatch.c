@@ -58,6 +58,19 @@ static int h_broken(struct api_req *r)
 	return api_error(r, ERR_INTERNAL);
 }
 
+static int h_limited(struct api_req *r)
+{
+	calls++;
+	return api_error(r, ERR_LIMITED);
+}
+
+static int h_limited_precise(struct api_req *r)
+{
+	calls++;
+	api_header(r, "Retry-After", "42");
+	return api_error(r, ERR_LIMITED);
+}
+
 static int h_no_content(struct api_req *r)
 {
 	calls++;
@@ -76,6 +89,8 @@ static const struct route table[] = {
 	{ { "GET", "/t/down" }, h_unavailable, 0, 0, "t_down" },
 	{ { "GET", "/t/broken" }, h_broken, 0, 0, "t_broken" },
 	{ { "DELETE", "/t/gone" }, h_no_content, 0, 0, "t_gone" },
+	{ { "GET", "/t/limited" }, h_limited, 0, 0, "t_limited" },
+	{ { "GET", "/t/limited42" }, h_limited_precise, 0, 0, "t_limited42" },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -323,7 +338,7 @@ START_TEST(test_auth_required)
 {
 	run("GET", "/t/auth", NULL, NULL);
 	assert_problem(401, "unauthorized");
-	ck_assert_str_eq(header("WWW-Authenticate"), "Bearer");
+	ck_assert_str_eq(header("WWW-Authenticate"), "Bearer realm=\"medrin\"");
 	json_object_put(parsed);
 	parsed = NULL;
 	run("POST", "/t/admin", "application/json", "{}");
@@ -349,6 +364,21 @@ START_TEST(test_api_error_mapping)
 	parsed = NULL;
 	run("GET", "/t/broken", NULL, NULL);
 	assert_problem(500, "internal");
+}
+END_TEST
+
+/* api.md: 429 always comes with Retry-After; one the handler set is kept. */
+START_TEST(test_limited_has_retry_after)
+{
+	run("GET", "/t/limited", NULL, NULL);
+	assert_problem(429, "rate_limited");
+	ck_assert_ptr_nonnull(header("Retry-After"));
+	ck_assert_str_eq(header("Retry-After"), "1");
+	json_object_put(parsed);
+	parsed = NULL;
+	run("GET", "/t/limited42", NULL, NULL);
+	assert_problem(429, "rate_limited");
+	ck_assert_str_eq(header("Retry-After"), "42");
 }
 END_TEST
 
@@ -410,6 +440,7 @@ Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_auth_required);
 	tcase_add_test(tc, test_generic_problem_for_bare_status);
 	tcase_add_test(tc, test_api_error_mapping);
+	tcase_add_test(tc, test_limited_has_retry_after);
 	tcase_add_test(tc, test_head_and_no_content);
 	tcase_add_test(tc, test_api_invalid_codes);
 	suite_add_tcase(s, tc);
