@@ -279,6 +279,17 @@ int api_auth_register(struct api_req *r)
 
 	/* Every read that can fail comes before the first write. */
 	rc = otp_check_allowed(r->app->rds, r->arena, OTP_MODULE_REGISTER, email, &res);
+	if (rc == ERR_LIMITED) {
+		/* Over the limit: this request counts like any other and starts the module's
+		 * block (api.md: requests are limited, "then the address is blocked"), so the
+		 * 4th request answers the same Retry-After through /register as through
+		 * /resend-otp. otp_issue refuses without making a code. Should the window end
+		 * between the two calls, it does make one: the normal path below replaces it. */
+		char *unused;
+
+		rc = otp_issue(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_REGISTER, email,
+		               &unused, &res);
+	}
 	if (rc != ERR_OK)
 		return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
 	rc = users_exists_email(r->app->db, r->arena, email, &exists);
@@ -346,8 +357,10 @@ static int verify_register(struct api_req *r, const char *email, const char *cod
 	char *text = NULL;
 	int rc;
 
+	/* Check the code without spending it: it is spent only inside the transaction that
+	 * creates the user, so a PostgreSQL failure does not cost the code. */
 	memset(&res, 0, sizeof res);
-	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_REGISTER, email, code, 1,
+	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_REGISTER, email, code, 0,
 	                &res);
 	if (rc != ERR_OK)
 		return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
@@ -368,14 +381,32 @@ static int verify_register(struct api_req *r, const char *email, const char *cod
 	nu.first_name = pending_str(pending, "first_name", "");
 	nu.last_name = pending_str(pending, "last_name", "");
 	nu.account_type = pending_str(pending, "account_type", "none");
+	rc = db_begin(r->app->db);
+	if (rc != ERR_OK)
+		return api_error(r, rc);
 	rc = users_insert(r->app->db, r->arena, &nu, &u);
 	if (rc == ERR_CONFLICT) {
+		db_rollback(r->app->db);
 		if (users_pending_del(r->app->rds, r->arena, "register", email) != ERR_OK)
 			log_warn("auth: pending registration not removed");
 		return api_problem(r, 409, "email_taken", "This address is already registered");
 	}
-	if (rc != ERR_OK)
+	if (rc != ERR_OK) {
+		db_rollback(r->app->db);
 		return api_error(r, rc);
+	}
+	/* Spend the code (single use, resets the counters); the user exists only if it was. */
+	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_REGISTER, email, code, 1,
+	                &res);
+	if (rc != ERR_OK) {
+		db_rollback(r->app->db);
+		return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
+	}
+	rc = db_commit(r->app->db);
+	if (rc != ERR_OK) {
+		log_error("auth: registration code spent but the user was not committed");
+		return api_error(r, rc);
+	}
 	if (users_pending_del(r->app->rds, r->arena, "register", email) != ERR_OK)
 		log_warn("auth: pending registration not removed (it expires on its own)");
 	audit(r, "registered", u.id, u.email, NULL);
@@ -394,8 +425,9 @@ static int verify_login(struct api_req *r, const char *email, const char *code)
 	char *pending = NULL;
 	int rc;
 
+	/* Every read that can fail runs before the code is spent. */
 	memset(&res, 0, sizeof res);
-	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_LOGIN, email, code, 1, &res);
+	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_LOGIN, email, code, 0, &res);
 	if (rc != ERR_OK)
 		return otp_failure(r, rc, &res, OTP_MODULE_LOGIN, email);
 	rc = users_pending_get(r->app->rds, r->arena, "login", email, &pending);
@@ -406,6 +438,9 @@ static int verify_login(struct api_req *r, const char *email, const char *code)
 		                        0);
 	if (rc != ERR_OK)
 		return api_error(r, rc);
+	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_LOGIN, email, code, 1, &res);
+	if (rc != ERR_OK)
+		return otp_failure(r, rc, &res, OTP_MODULE_LOGIN, email);
 	if (users_pending_del(r->app->rds, r->arena, "login", email) != ERR_OK)
 		log_warn("auth: pending login not removed (it expires on its own)");
 	rc = new_session(r, &u, &t);
@@ -857,22 +892,37 @@ int api_auth_reset_password(struct api_req *r)
 		return hash_busy(r);
 	if (rc != ERR_OK)
 		return api_error(r, rc);
-	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_FORGETPASSWORD, email, code,
-	                1, &res);
-	if (rc != ERR_OK)
-		return otp_failure(r, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
-	rc = users_set_password(r->app->db, r->app->rds, r->arena, u.id, hash);
+	/* The new password commits only after every old session is revoked and the code is
+	 * spent: a failure before COMMIT leaves the old password and (unless another request
+	 * spent it first) a usable code. Only a failed COMMIT itself costs the code. */
+	rc = db_begin(r->app->db);
 	if (rc != ERR_OK)
 		return api_error(r, rc);
+	rc = users_set_password(r->app->db, r->app->rds, r->arena, u.id, hash);
+	if (rc != ERR_OK)
+		goto rollback;
 	rc = sessions_revoke_all(r->app->rds, r->arena, u.id, NULL);
+	if (rc != ERR_OK)
+		goto rollback;
+	rc = otp_verify(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_FORGETPASSWORD, email, code,
+	                1, &res);
 	if (rc != ERR_OK) {
-		log_error("auth: password reset but sessions not revoked: %s", err_name(rc));
+		db_rollback(r->app->db);
+		return otp_failure(r, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
+	}
+	rc = db_commit(r->app->db);
+	if (rc != ERR_OK) {
+		log_error("auth: password reset not committed after the code was spent: %s",
+		          err_name(rc));
 		return api_error(r, rc);
 	}
 	audit(r, "password_reset", u.id, u.email, NULL);
 	if (mailer_queue_password_changed(r->app->db, r->app->cfg, r->arena, u.email) != ERR_OK)
 		log_warn("auth: password-changed notice not queued");
 	return message(r, 200, "Password has been reset");
+rollback:
+	db_rollback(r->app->db);
+	return api_error(r, rc);
 }
 
 /* ------------------------------------------------------------------ me */

@@ -56,6 +56,15 @@ static int dummy_ready;
 
 /* ---- policy ---- */
 
+/* Unicode White_Space (PropList.txt): a password made only of these is refused, whether
+ * they are ASCII blanks or, say, no-break or ideographic spaces. */
+static int is_white_space(unsigned long cp)
+{
+	return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 ||
+	       cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
+	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
 const char *password_policy(const char *pw)
 {
 	size_t bytes, chars = 0;
@@ -66,11 +75,18 @@ const char *password_policy(const char *pw)
 	bytes = strlen(pw);
 	if (bytes > PASSWORD_MAX_BYTES)
 		return "must be at most 128 bytes";
-	for (const unsigned char *p = (const unsigned char *)pw; *p != '\0'; p++) {
-		if ((*p & 0xc0) != 0x80) /* count UTF-8 code points, not bytes */
-			chars++;
-		if (!(*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' ||
-		      *p == '\f'))
+	for (const unsigned char *p = (const unsigned char *)pw; *p != '\0';) {
+		/* one UTF-8 code point (counted as one character, not by its bytes) */
+		unsigned long cp = *p;
+		int more = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc0 ? 1 : 0;
+
+		if (more > 0)
+			cp &= 0x3fu >> more;
+		p++;
+		for (; more > 0 && (*p & 0xc0) == 0x80; more--, p++)
+			cp = (cp << 6) | (*p & 0x3fu);
+		chars++;
+		if (!is_white_space(cp))
 			all_space = 0;
 	}
 	if (chars < PASSWORD_MIN_LEN)

@@ -260,6 +260,9 @@ class LoginTest(unittest.TestCase):
         p1 = assert_problem(r1, 401, "invalid_credentials")
         p2 = assert_problem(r2, 401, "invalid_credentials")
         self.assertEqual(p1, p2)
+        # Every 401 names its scheme (RFC 9110), the same for both.
+        self.assertEqual(r1.headers.get("www-authenticate"), 'Bearer realm="medrin"')
+        self.assertEqual(r2.headers.get("www-authenticate"), 'Bearer realm="medrin"')
         rows = psql("SELECT count(*) FROM audit_log WHERE event = 'login_failed' AND "
                     "email = '%s'" % self.email)
         self.assertGreaterEqual(int(rows[0][0]), 1)
@@ -487,6 +490,50 @@ class RedisDownTest(unittest.TestCase):
         assert_problem(call("GET", "/auth/me", headers=bearer(tok["access_token"])), 401)
         tok = login(email)
         assert_json(call("GET", "/auth/me", headers=bearer(tok["access_token"])), 200)
+
+
+class PostgresDownTest(unittest.TestCase):
+    """A verification that fails because PostgreSQL is down does not spend the code: once
+    PostgreSQL is back the same code still works (nothing half-done: no code spent for a
+    user that was never created, or for a sign-in that never happened)."""
+
+    def postgres_down(self, *requests):
+        """Stops PostgreSQL, checks every (path, body) answers 503, starts it again."""
+        if not harness.read_pid("postgres"):
+            self.skipTest("postgres is not a private service of this stack")
+        self.addCleanup(lambda: harness.service("start", "postgres", check=False))
+        harness.service("stop", "postgres")
+        try:
+            for path, body in requests:
+                assert_problem(post(path, body), 503)
+        finally:
+            harness.service("start", "postgres")
+        harness.wait_until(harness.ready, 30, 0.2, "/ready did not recover")
+        for base in harness.pool_urls():
+            harness.wait_until(lambda: harness.ready(base), 30, 0.2, "%s not ready" % base)
+
+    def test_register_code_survives_postgres_down(self):
+        newcomer = fresh_email("pgdown")
+        assert_json(start_register(newcomer), 202)
+        verify = {"email": newcomer, "code": mail_code(newcomer)}
+        self.postgres_down(("/auth/verify-otp", verify))
+        self.assertEqual(users_with_email(newcomer), 0)
+        tok = remember_tokens(assert_json(post("/auth/verify-otp", verify), 201))
+        self.assertEqual(tok["user"]["email"], newcomer)
+        self.assertEqual(users_with_email(newcomer), 1)
+        assert_problem(post("/auth/verify-otp", verify), 400, "otp_invalid")  # single use
+
+    def test_login_code_survives_postgres_down(self):
+        email, _ = register()
+        psql("UPDATE users SET login_otp = true WHERE email = '%s'" % email)
+        before = harness.mail_ids()
+        assert_json(post("/auth/login", {"email": email, "password": PASSWORD}), 202)
+        verify = {"email": email, "code": mail_code(email, "login", after_ids=before),
+                  "module": "login"}
+        self.postgres_down(("/auth/verify-otp", verify))
+        tok = remember_tokens(assert_json(post("/auth/verify-otp", verify), 200))
+        self.assertEqual(tok["user"]["email"], email)
+        assert_problem(post("/auth/verify-otp", verify), 400, "otp_invalid")  # single use
 
 
 class ZZNoSecretsInLogsTest(NoSecretsMixin, unittest.TestCase):

@@ -87,6 +87,18 @@ class RequestLimitTest(unittest.TestCase):
         harness.wait_until(lambda: len(mails_to(email, "verification code")) == 3, 15)
         self.assertEqual(mail_tasks_to(email), 3)
 
+    def test_fourth_request_through_register_starts_the_block(self):
+        email = fresh_email("limit4")
+        for left in (2, 1, 0):
+            self.assertEqual(assert_json(start_register(email), 202)["attempts_remaining"], left)
+        r = start_register(email)
+        assert_problem(r, 429, "otp_blocked")
+        # The block of the register module (20 min), not what is left of the 24 h window.
+        self.assertTrue(1100 <= int(r.headers["retry-after"]) <= 1200, r.headers)
+        ttl = int(redis_cli("TTL", redis_prefix() + "blocked_user:register:" + email))
+        self.assertTrue(1100 <= ttl <= 1200, ttl)
+        self.assertEqual(mail_tasks_to(email), 3)
+
     def test_resend_replaces_the_code(self):
         email, first = pending_register("resend")
         before = harness.mail_ids()
