@@ -236,6 +236,27 @@ static int count_request(struct api_req *r, enum otp_module m, const char *email
 static const char *const account_types[] = { "jobseeker", "employer", "none", NULL };
 static const char *const otp_modules[] = { "register", "login", "forgetpassword", NULL };
 
+static const char *pending_str(json_object *o, const char *key, const char *def);
+
+/* pending_register_hash: the password hash of the registration waiting for email, or
+ * NULL when none waits (or its entry is unreadable: then it is simply replaced). */
+static int pending_register_hash(struct api_req *r, const char *email, const char **hash)
+{
+	char *text = NULL;
+	json_object *pending = NULL;
+	const char *why;
+	int rc = users_pending_get(r->app->rds, r->arena, "register", email, &text);
+
+	*hash = NULL;
+	if (rc == ERR_NOT_FOUND)
+		return ERR_OK;
+	if (rc != ERR_OK)
+		return rc;
+	if (json_parse(r->arena, text, strlen(text), &pending, &why) == ERR_OK)
+		*hash = pending_str(pending, "password_hash", NULL);
+	return ERR_OK;
+}
+
 int api_auth_register(struct api_req *r)
 {
 	const char *email = NULL, *password = NULL, *account_type = NULL, *role = NULL;
@@ -250,8 +271,9 @@ int api_auth_register(struct api_req *r)
 	};
 	struct json_errors errs;
 	struct otp_result res;
-	char *hash = NULL;
-	int exists = 0;
+	const char *pending_hash = NULL, *hash = NULL;
+	char *new_hash = NULL;
+	int exists = 0, conflict = 0;
 	int rc;
 
 	memset(&errs, 0, sizeof errs);
@@ -295,11 +317,27 @@ int api_auth_register(struct api_req *r)
 	rc = users_exists_email(r->app->db, r->arena, email, &exists);
 	if (rc != ERR_OK)
 		return api_error(r, rc);
-	/* Hash in both cases, so a known address costs what a new one costs. */
-	rc = password_hash(r->app->hash_slots_fd, r->arena, password, &hash);
+	if (!exists) {
+		rc = pending_register_hash(r, email, &pending_hash);
+		if (rc != ERR_OK)
+			return api_error(r, rc);
+	}
+	/* One argon2id operation on every path, so a known address, a new one and one
+	 * already waiting all cost the same: hash the password, or check it against the
+	 * waiting registration's hash. */
+	if (pending_hash != NULL) {
+		rc = password_verify(r->app->hash_slots_fd, pending_hash, password);
+		if (rc == ERR_OK)
+			hash = pending_hash;
+		else if (rc == ERR_UNAUTHORIZED)
+			conflict = 1;
+	} else {
+		rc = password_hash(r->app->hash_slots_fd, r->arena, password, &new_hash);
+		hash = new_hash;
+	}
 	if (rc == ERR_LIMITED)
 		return hash_busy(r);
-	if (rc != ERR_OK)
+	if (rc != ERR_OK && !conflict)
 		return api_error(r, rc);
 
 	if (exists) {
@@ -307,6 +345,26 @@ int api_auth_register(struct api_req *r)
 		if (rc != ERR_OK)
 			return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
 		rc = mailer_queue_register_notice(r->app->db, r->app->cfg, r->arena, email);
+		if (rc != ERR_OK)
+			return api_error(r, rc);
+		return accepted(r, "OTP sent successfully", res.attempts_remaining);
+	}
+	if (conflict) {
+		/* A registration with another password is already waiting for this address. The
+		 * code proves only that someone reads the mailbox, not whose password the
+		 * account should get: keeping either would let a stranger who signs up just
+		 * before or after the owner choose the password of the owner's account. So
+		 * neither is kept: the request counts (mail bombing stays limited), the waiting
+		 * registration and its code are dropped, and the owner is told. The answer is
+		 * the usual 202, which reveals nothing. */
+		rc = count_request(r, OTP_MODULE_REGISTER, email, &res);
+		if (rc != ERR_OK)
+			return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
+		rc = otp_discard(r->app->rds, r->arena, OTP_MODULE_REGISTER, email);
+		if (rc == ERR_OK)
+			rc = users_pending_del(r->app->rds, r->arena, "register", email);
+		if (rc == ERR_OK)
+			rc = mailer_queue_register_conflict(r->app->db, r->app->cfg, r->arena, email);
 		if (rc != ERR_OK)
 			return api_error(r, rc);
 		return accepted(r, "OTP sent successfully", res.attempts_remaining);

@@ -119,66 +119,87 @@ out:
 	return rc;
 }
 
-int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
-                                 const char *to)
+/* The notices: no code, one link (the site) at most. */
+struct notice {
+	const char *what;     /* for the log line */
+	const char *subject;
+	const char *body;     /* one %s: the site */
+};
+
+static const struct notice notice_register = {
+    "register notice", "Someone tried to create a Medrin account with your address",
+    "Hello,\n"
+    "\n"
+    "Someone just tried to create a Medrin account with this email address, but\n"
+    "you already have one, so no new account was made.\n"
+    "\n"
+    "If it was you, sign in at %s instead. If you forgot your password, use\n"
+    "\"Forgot password\" there to reset it.\n"
+    "\n"
+    "If it was not you, you can ignore this mail: your account is unchanged.\n"};
+
+static const struct notice notice_conflict = {
+    "sign-up cancelled notice", "Your Medrin sign-up was cancelled",
+    "Hello,\n"
+    "\n"
+    "Two sign-ups for a Medrin account with this email address arrived within a few\n"
+    "minutes of each other, with different passwords. We cannot tell which one is\n"
+    "yours, so neither was kept, no account was created, and the codes already sent\n"
+    "no longer work.\n"
+    "\n"
+    "If one of them was you, sign up again at %s.\n"
+    "\n"
+    "If neither was you, someone may be trying to use your address; you can ignore\n"
+    "this mail.\n"};
+
+static const struct notice notice_password = {
+    "password notice", "Your Medrin password was changed",
+    "Hello,\n"
+    "\n"
+    "The password of your Medrin account was just changed, and every session that\n"
+    "was signed in with the old one has been signed out.\n"
+    "\n"
+    "If it was you, there is nothing more to do.\n"
+    "\n"
+    "If it was not you, reset your password now at %s (\"Forgot password\")\n"
+    "and check the email address on your account.\n"};
+
+static int queue_notice(struct db *db, const struct config *cfg, struct arena *a,
+                        const char *to, const struct notice *n)
 {
-	const char *body;
 	int rc;
 
 	if (to == NULL || !util_email_valid(to)) {
 		rc = ERR_INVALID;
 		goto out;
 	}
-	body = arena_printf(
-	    a,
-	    "Hello,\n"
-	    "\n"
-	    "Someone just tried to create a Medrin account with this email address, but\n"
-	    "you already have one, so no new account was made.\n"
-	    "\n"
-	    "If it was you, sign in at %s instead. If you forgot your password, use\n"
-	    "\"Forgot password\" there to reset it.\n"
-	    "\n"
-	    "If it was not you, you can ignore this mail: your account is unchanged.\n"
-	    "\n"
-	    "-- \n"
-	    "Medrin\n",
-	    site(cfg));
-	rc = queue(db, a, to, "Someone tried to create a Medrin account with your address", body);
+	/* The format is one of the constant bodies above, never input. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	const char *body = arena_printf(a, n->body, site(cfg));
+#pragma GCC diagnostic pop
+
+	rc = queue(db, a, to, n->subject, arena_printf(a, "%s\n-- \nMedrin\n", body));
 out:
 	if (rc)
-		log_warn("mailer: register notice not queued: %s", err_name(rc));
+		log_warn("mailer: %s not queued: %s", n->what, err_name(rc));
 	return rc;
+}
+
+int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
+                                 const char *to)
+{
+	return queue_notice(db, cfg, a, to, &notice_register);
+}
+
+int mailer_queue_register_conflict(struct db *db, const struct config *cfg, struct arena *a,
+                                   const char *to)
+{
+	return queue_notice(db, cfg, a, to, &notice_conflict);
 }
 
 int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
                                   const char *to)
 {
-	const char *body;
-	int rc;
-
-	if (to == NULL || !util_email_valid(to)) {
-		rc = ERR_INVALID;
-		goto out;
-	}
-	body = arena_printf(
-	    a,
-	    "Hello,\n"
-	    "\n"
-	    "The password of your Medrin account was just changed, and every session that\n"
-	    "was signed in with the old one has been signed out.\n"
-	    "\n"
-	    "If it was you, there is nothing more to do.\n"
-	    "\n"
-	    "If it was not you, reset your password now at %s (\"Forgot password\")\n"
-	    "and check the email address on your account.\n"
-	    "\n"
-	    "-- \n"
-	    "Medrin\n",
-	    site(cfg));
-	rc = queue(db, a, to, "Your Medrin password was changed", body);
-out:
-	if (rc)
-		log_warn("mailer: password notice not queued: %s", err_name(rc));
-	return rc;
+	return queue_notice(db, cfg, a, to, &notice_password);
 }

@@ -20,6 +20,10 @@ int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a,
 /* "Someone tried to register with your address" (no code: the account exists). */
 int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
                                  const char *to) MUSTCHECK;
+/* "Your sign-up was cancelled": two registrations for one pending address came with
+ * different passwords, so neither was kept (auth.c, register). */
+int mailer_queue_register_conflict(struct db *db, const struct config *cfg, struct arena *a,
+                                   const char *to) MUSTCHECK;
 /* "Your password was changed / reset" notice. */
 int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
                                   const char *to) MUSTCHECK;

@@ -300,6 +300,16 @@ out:
 	return rc;
 }
 
+int otp_discard(struct rds *r, struct arena *a, enum otp_module m, const char *email)
+{
+	struct keys k;
+
+	make_keys(r, a, m, email, &k);
+	const char *argv[2] = { "DEL", k.otp };
+
+	return rds_cmd(r, a, NULL, 2, argv, NULL);
+}
+
 int otp_verify(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
                const char *email, const char *code, int consume, struct otp_result *res)
 {

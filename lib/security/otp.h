@@ -59,6 +59,10 @@ int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp
 int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const char *email,
                       struct otp_result *res) MUSTCHECK;
 
+/* otp_discard deletes the module's current code for email (a cancelled flow); the
+ * counters are left as they are. ERR_UNAVAILABLE when Redis is down. */
+int otp_discard(struct rds *r, struct arena *a, enum otp_module m, const char *email) MUSTCHECK;
+
 /* otp_verify checks code. ERR_OK: correct; the code is spent and every counter of the
  * module reset. ERR_INVALID: wrong or expired (res->attempts_remaining = wrong codes left).
  * ERR_LIMITED: blocked (before or because of this attempt; res->retry_after).

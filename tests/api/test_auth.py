@@ -212,6 +212,45 @@ class RegisterTest(unittest.TestCase):
         r = post("/auth/login", {"email": email, "password": "another password 1"})
         assert_problem(r, 401, "invalid_credentials")
 
+    def test_second_sign_up_with_another_password_cancels_both(self):
+        """Nobody can choose the password of an account whose mailbox they do not read:
+        two waiting sign-ups with different passwords are both dropped."""
+        email = fresh_email("twice")
+        first = assert_json(start_register(email, "owner password 1"), 202)
+        code = mail_code(email)
+        before = harness.mail_ids()
+        second = assert_json(start_register(email, "stranger password 2"), 202)
+        # The stranger sees the usual answer (nothing reveals the waiting sign-up).
+        self.assertEqual(set(second), set(first))
+        self.assertEqual(second["attempts_remaining"], first["attempts_remaining"] - 1)
+        notice = wait_for_mail(email, after_ids=before, subject_contains="sign-up was cancelled")
+        self.assertIsNone(re.search(r"(?<!\d)\d{6}(?!\d)", notice["body"]))
+        self.assertEqual(redis_cli("EXISTS", redis_prefix() + "pending:register:" + email), "0")
+        # The code mailed for the first sign-up no longer creates anything.
+        r = post("/auth/verify-otp", {"email": email, "code": code})
+        assert_problem(r, 400, "otp_invalid")
+        self.assertEqual(users_with_email(email), 0)
+        # Signing up again afterwards works as usual.
+        before = harness.mail_ids()
+        assert_json(start_register(email, "owner password 1"), 202)
+        code = mail_code(email, after_ids=before)
+        body = assert_json(post("/auth/verify-otp", {"email": email, "code": code}), 201)
+        self.assertEqual(remember_tokens(body)["user"]["email"], email)
+
+    def test_same_sign_up_again_is_a_retry(self):
+        email = fresh_email("retry")
+        assert_json(start_register(email, "owner password 1", first_name="Ada"), 202)
+        mail_code(email)
+        before = harness.mail_ids()
+        again = assert_json(start_register(email, "owner password 1", first_name="Ada"), 202)
+        self.assertEqual(again["attempts_remaining"], 1)
+        code = secret(extract_code(wait_for_mail(email, after_ids=before,
+                                                 subject_contains=SUBJECT["register"])))
+        body = assert_json(post("/auth/verify-otp", {"email": email, "code": code}), 201)
+        remember_tokens(body)
+        self.assertEqual(body["user"]["first_name"], "Ada")
+        login(email, "owner password 1")
+
     def test_role_field_for_older_clients(self):
         email, tok = register(role="employer")
         self.assertEqual(tok["user"]["account_type"], "employer")
