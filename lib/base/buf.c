@@ -1,6 +1,7 @@
 /* buf.c - bounded growable buffer; see buf.h. */
 #include "base/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ static int grow(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 256;
 
 	while (cap < need)
-		cap *= 2;
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	char *p;
 
 	if (b->arena != NULL) {

@@ -423,7 +423,16 @@ static int dump_masked(struct buf *out, const char *v)
 		rc = buf_append(out, p, (size_t)(pw + 9 - p));
 		if (rc == ERR_OK)
 			rc = buf_puts(out, "****");
-		p = pw + 9 + strcspn(pw + 9, " &");
+		if (pw[9] == '\'') {
+			/* libpq key=value syntax: 'quoted value', with \' and \\ escapes */
+			const char *q = pw + 10;
+
+			while (*q && *q != '\'')
+				q += (*q == '\\' && q[1]) ? 2 : 1;
+			p = *q ? q + 1 : q;
+		} else {
+			p = pw + 9 + strcspn(pw + 9, " &");
+		}
 	}
 	if (rc == ERR_OK)
 		rc = buf_puts(out, p);

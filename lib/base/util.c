@@ -162,7 +162,9 @@ char *util_query_param(struct arena *a, const char *query, const char *name)
 				if (*q == '+') {
 					out[o++] = ' ';
 				} else if (*q == '%' && end - q >= 3 && hexval(q[1]) >= 0 &&
-				           hexval(q[2]) >= 0) {
+				           hexval(q[2]) >= 0 &&
+				           (hexval(q[1]) | hexval(q[2])) != 0) { /* %00 is kept as text:
+					                                          * a NUL would cut the value */
 					out[o++] = (char)(hexval(q[1]) * 16 + hexval(q[2]));
 					q += 2;
 				} else {

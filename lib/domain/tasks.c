@@ -163,9 +163,12 @@ static char *error_cut(struct arena *a, const char *msg)
 			n--;
 	}
 	s = arena_strndup(a, msg != NULL ? msg : "", n);
+	/* Printable ASCII only: the text comes from libraries and servers, and one invalid
+	 * UTF-8 byte would make PostgreSQL refuse the whole update (the task would then wait
+	 * for its lease instead of its back-off). */
 	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = (unsigned char)*p >= 0x80 ? '?' : ' ';
 	return s;
 }
 

@@ -325,6 +325,18 @@ START_TEST(test_dump_masks)
 	ck_assert_ptr_null(strstr(d, "redispw99"));
 	ck_assert_ptr_null(strstr(d, "smtppw77"));
 	ck_assert_ptr_nonnull(strstr(d, "MEDRIN_ENV_FILE=(unset)\n"));
+	buf_free(&out);
+	config_free(&cfg);
+
+	/* libpq key=value form with a quoted password holding a space and an escaped quote */
+	setenv("DATABASE_URL", "host=db dbname=medrin password='sp ace\\'pw77' user=app", 1);
+	ck_assert_int_eq(config_load(&cfg, &err), ERR_OK);
+	buf_init(&out, NULL, 1 << 16);
+	ck_assert_int_eq(config_dump(&cfg, &out), ERR_OK);
+	d = buf_str(&out);
+	ck_assert_ptr_nonnull(strstr(d, "DATABASE_URL=host=db dbname=medrin password=**** user=app\n"));
+	ck_assert_ptr_null(strstr(d, "pw77"));
+	ck_assert_ptr_null(strstr(d, "ace"));
 	ck_assert_ptr_nonnull(strstr(d, "MEDRIN_WORKERS=2\n"));
 	ck_assert_ptr_nonnull(strstr(d, "MEDRIN_ENV=production\n"));
 

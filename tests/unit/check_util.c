@@ -137,6 +137,8 @@ START_TEST(test_query_param)
 	ck_assert_str_eq(util_query_param(a, q, "ab"), "9");
 	ck_assert_str_eq(util_query_param(a, q, "e"), "");
 	ck_assert_ptr_null(util_query_param(a, q, "f"));
+	/* %00 is kept as text: a decoded NUL would cut the value short unnoticed */
+	ck_assert_str_eq(util_query_param(a, "ms=1%0050", "ms"), "1%0050");
 	ck_assert_ptr_null(util_query_param(a, "ab=1", "a")); /* no prefix match */
 	ck_assert_ptr_null(util_query_param(a, "", "a"));
 	ck_assert_ptr_null(util_query_param(a, NULL, "a"));
