@@ -39,8 +39,8 @@ static const struct config_key config_table[] = {
 	/* process pool */
 	STR("MEDRIN_LISTEN", listen, "/run/medrin/fcgi.sock", 0, NULL,
 	    "FastCGI socket: unix path, host:port, or \"systemd\" (socket activation)"),
-	INT("MEDRIN_WORKERS", workers, "2", 0, 256,
-	    "prefork workers per pool; 0 means one per online CPU"),
+	INT("MEDRIN_WORKERS", workers, "0", 0, 256,
+	    "prefork workers per pool; 0 means 4 per online CPU"),
 	INT("MEDRIN_MAX_REQUESTS", max_requests, "100000", 0, 1000000000,
 	    "requests a worker serves before it is recycled (0: never)"),
 	INT("MEDRIN_MAX_BODY", max_body, "1048576", 1024, 64 * 1024 * 1024,
@@ -301,9 +301,12 @@ static int validate(struct config *cfg, struct buf *errbuf)
 		bad = 1;
 	}
 	if (cfg->workers == 0) {
+		/* A worker spends most of a request waiting for Redis or PostgreSQL, so one per
+		 * CPU leaves the CPUs idle: 4 per CPU measured best here (tests/bench/README.md);
+		 * each worker stays under a few MiB. */
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-		cfg->workers = cpus > 0 ? (int)(cpus > 256 ? 256 : cpus) : 2;
+		cfg->workers = cpus > 0 ? (int)(cpus > 64 ? 256 : 4 * cpus) : 8;
 	}
 	return bad ? ERR_INVALID : ERR_OK;
 }

@@ -68,7 +68,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.dev_mode, 1);
 	ck_assert_str_eq(cfg.log_level, "info");
 	ck_assert_str_eq(cfg.listen, "/run/medrin/fcgi.sock");
-	ck_assert_int_eq(cfg.workers, 2);
+	ck_assert_int_eq(cfg.workers, 4 * (int)sysconf(_SC_NPROCESSORS_ONLN)); /* default 0 */
 	ck_assert_int_eq(cfg.max_requests, 100000);
 	ck_assert_int_eq(cfg.max_body, 1048576);
 	ck_assert_int_eq(cfg.drain_seconds, 30);
@@ -121,7 +121,7 @@ START_TEST(test_env_overrides_and_empty_means_default)
 
 	setenv("MEDRIN_WORKERS", "0", 1);
 	ck_assert_int_eq(config_load(&cfg, &err), ERR_OK);
-	ck_assert_int_gt(cfg.workers, 0); /* one per CPU */
+	ck_assert_int_eq(cfg.workers, 4 * (int)sysconf(_SC_NPROCESSORS_ONLN)); /* 4 per CPU */
 	config_free(&cfg);
 }
 END_TEST
@@ -337,7 +337,10 @@ START_TEST(test_dump_masks)
 	ck_assert_ptr_nonnull(strstr(d, "DATABASE_URL=host=db dbname=medrin password=**** user=app\n"));
 	ck_assert_ptr_null(strstr(d, "pw77"));
 	ck_assert_ptr_null(strstr(d, "ace"));
-	ck_assert_ptr_nonnull(strstr(d, "MEDRIN_WORKERS=2\n"));
+	char workers[32];
+
+	snprintf(workers, sizeof(workers), "MEDRIN_WORKERS=%d\n", cfg.workers);
+	ck_assert_ptr_nonnull(strstr(d, workers));
 	ck_assert_ptr_nonnull(strstr(d, "MEDRIN_ENV=production\n"));
 
 	/* Every key appears exactly once, as the first thing on its line. */
