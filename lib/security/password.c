@@ -38,14 +38,16 @@
 
 #define LIMITER_MAX 8
 #define LIMITER_SLOTS_MAX 256
-#define LIMITER_POLL_NS (10 * 1000 * 1000L)
-#define LIMITER_POLLS 100 /* ~1 s */
+#define LIMITER_POLL_NS (1000 * 1000L)
+#define LIMITER_POLLS 1000 /* ~1 s */
 
+/* n hashing slots (hash-slot-K) and n waiting tickets (hash-wait-K): fds[0..n) are the
+ * slots, fds[n..2n) the tickets. */
 struct limiter {
 	int used;
 	pid_t pid; /* process that opened the fds (flock is per open file) */
 	int n;
-	int fds[LIMITER_SLOTS_MAX];
+	int fds[2 * LIMITER_SLOTS_MAX];
 	char dir[PATH_MAX];
 };
 
@@ -121,7 +123,7 @@ static int mkdir_p(const char *dir)
 
 static void limiter_close_fds(struct limiter *l)
 {
-	for (int i = 0; i < l->n; i++) {
+	for (int i = 0; i < 2 * l->n; i++) {
 		if (l->fds[i] >= 0)
 			close(l->fds[i]);
 		l->fds[i] = -1;
@@ -130,12 +132,15 @@ static void limiter_close_fds(struct limiter *l)
 
 static int limiter_open_fds(struct limiter *l)
 {
-	for (int i = 0; i < l->n; i++)
+	for (int i = 0; i < 2 * l->n; i++)
 		l->fds[i] = -1;
-	for (int i = 0; i < l->n; i++) {
+	for (int i = 0; i < 2 * l->n; i++) {
 		char path[PATH_MAX + 32];
 
-		snprintf(path, sizeof(path), "%s/hash-slot-%d", l->dir, i);
+		if (i < l->n)
+			snprintf(path, sizeof(path), "%s/hash-slot-%d", l->dir, i);
+		else
+			snprintf(path, sizeof(path), "%s/hash-wait-%d", l->dir, i - l->n);
 		l->fds[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (l->fds[i] < 0) {
 			log_warn("hashing limiter: cannot open slot file %s: %s", path,
@@ -199,6 +204,21 @@ void password_limiter_close(int handle)
 	limiters[handle].used = 0;
 }
 
+/* try_lock takes the first free lock of fds[0..n), starting at start; 1 and its fd in
+ * *fd when one was free, else 0. */
+static int try_lock(const int *fds, int n, int start, int *fd)
+{
+	for (int i = 0; i < n; i++) {
+		int k = (start + i) % n;
+
+		if (flock(fds[k], LOCK_EX | LOCK_NB) == 0) {
+			*fd = fds[k];
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* limiter_acquire takes a slot; *fd is the locked slot's fd (-1: no limiter). */
 static int limiter_acquire(int handle, int *fd)
 {
@@ -221,22 +241,25 @@ static int limiter_acquire(int handle, int *fd)
 	}
 	int start = (int)(getpid() % l->n);
 
-	for (int poll = 0; poll <= LIMITER_POLLS; poll++) {
-		for (int i = 0; i < l->n; i++) {
-			int k = (start + i) % l->n;
+	if (try_lock(l->fds, l->n, start, fd))
+		return ERR_OK;
+	/* Every slot is busy. Waiting occupies this worker, so only as many workers as there
+	 * are slots may wait (one ticket each); the rest are refused at once. At most 2n
+	 * workers per host are ever in here, and the others keep serving every endpoint
+	 * that does not hash, even during a login storm. */
+	int ticket;
 
-			if (flock(l->fds[k], LOCK_EX | LOCK_NB) == 0) {
-				*fd = l->fds[k];
-				return ERR_OK;
-			}
-		}
-		if (poll < LIMITER_POLLS) {
-			struct timespec ts = {0, LIMITER_POLL_NS};
+	if (!try_lock(l->fds + l->n, l->n, start, &ticket))
+		return ERR_LIMITED;
+	for (int poll = 0; poll < LIMITER_POLLS; poll++) {
+		struct timespec ts = {0, LIMITER_POLL_NS};
 
-			nanosleep(&ts, NULL);
-		}
+		nanosleep(&ts, NULL);
+		if (try_lock(l->fds, l->n, start, fd))
+			break;
 	}
-	return ERR_LIMITED;
+	flock(ticket, LOCK_UN);
+	return *fd >= 0 ? ERR_OK : ERR_LIMITED;
 }
 
 static void limiter_release(int fd)

@@ -3,9 +3,12 @@
  * Hashes are PHC strings ($argon2id$v=19$m=19456,t=2,p=1$salt$hash) so parameters travel
  * with them and can be raised later (password_needs_rehash). Hashing is expensive on
  * purpose, so at most MEDRIN_HASH_CONCURRENCY hashes run at once on a host: slots are
- * flock()ed files in MEDRIN_RUN_DIR, released by the kernel if a worker dies. When no
- * slot frees up within a short wait, the call returns ERR_LIMITED and the API answers
- * 503 with Retry-After, so a login storm cannot starve every other endpoint.
+ * flock()ed files in MEDRIN_RUN_DIR, released by the kernel if a worker dies. When every
+ * slot is busy, as many workers as there are slots may wait up to ~1 s for one (each holds
+ * a waiting ticket, also a flock()ed file); any other caller, and a waiter whose wait
+ * runs out, gets ERR_LIMITED at once and the API answers 503 with Retry-After. So at most
+ * twice MEDRIN_HASH_CONCURRENCY workers per host are ever busy with passwords, and a
+ * login storm cannot starve every other endpoint.
  */
 #ifndef MEDRIN_PASSWORD_H
 #define MEDRIN_PASSWORD_H
