@@ -459,7 +459,11 @@ start_fcgi() {
 		sock=$STATE/sock/fcgi-$n.sock log=$STATE/log/fcgi-$n.log
 		if pid=$(svc_pid "fcgi-$n" medrin-fcgi); then say "fcgi-$n: already running (pid $pid)"; continue; fi
 		rm -f "$sock"
-		MEDRIN_LISTEN=$sock launch "fcgi-$n" "$log" "$bin"
+		# Each pool re-reads its own env file on SIGHUP (as MEDRIN_ENV_FILE does under
+		# systemd): `echo KEY=value >>$STATE/fcgi-N.env; kill -HUP <pid>` reconfigures it.
+		local envfile=${MEDRIN_ENV_FILE:-$STATE/fcgi-$n.env}
+		[ -e "$envfile" ] || : >"$envfile"
+		MEDRIN_LISTEN=$sock MEDRIN_ENV_FILE=$envfile launch "fcgi-$n" "$log" "$bin"
 	done
 	for ((n = 1; n <= MEDRIN_POOLS; n++)); do
 		sock=$STATE/sock/fcgi-$n.sock log=$STATE/log/fcgi-$n.log

@@ -3,7 +3,9 @@ endpoints is real (and leaves authenticated reads alone)."""
 
 import http.client
 import os
+import re
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -22,6 +24,12 @@ def _connection(source):
     ctx.verify_mode = ssl.CERT_NONE
     return http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10,
                                        source_address=(source, 0))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class RateLimitTest(unittest.TestCase):
@@ -68,13 +76,22 @@ class ProductionSiteTest(unittest.TestCase):
                             os.path.join(tls, "cert.pem"))
         site = site.replace("/etc/letsencrypt/live/api.example.com/privkey.pem",
                             os.path.join(tls, "key.pem"))
+        if os.geteuid() != 0:
+            # nginx -t binds the listen sockets, and 80/443 are root's: move each listen
+            # line to its own free loopback port (everything else is checked as shipped).
+            site = re.sub(r"listen\s+(?:\[::\]:)?\d+", lambda m: "listen 127.0.0.1:%d" % free_port(),
+                          site)
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "medrin.conf"), "w") as f:
                 f.write(site)
             with open(os.path.join(d, "nginx.conf"), "w") as f:
-                f.write("pid %s/nginx.pid;\nerror_log stderr;\nevents {}\n"
-                        "http {\n include /etc/nginx/mime.types;\n include %s/medrin.conf;\n}\n"
-                        % (d, d))
+                # Every path nginx would write goes to the temp dir, so this works as an
+                # ordinary user too (the defaults are under /var/log and /var/lib).
+                f.write("pid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
+                        "http {{\n include /etc/nginx/mime.types;\n access_log {d}/access.log;\n"
+                        " client_body_temp_path {d}/body; fastcgi_temp_path {d}/fastcgi;\n"
+                        " proxy_temp_path {d}/proxy; uwsgi_temp_path {d}/uwsgi;\n"
+                        " scgi_temp_path {d}/scgi;\n include {d}/medrin.conf;\n}}\n".format(d=d))
             p = subprocess.run([nginx, "-t", "-q", "-p", d, "-c", os.path.join(d, "nginx.conf")],
                                capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -9,7 +9,8 @@ import time
 import unittest
 
 import harness
-from harness import call, children, master_pid, wait_until
+from harness import assert_json, call, children, master_pid, wait_until
+from test_auth import PASSWORD, post, register, remember_tokens
 
 # System calls a worker sits in while /_test/sleep runs (nanosleep, clock_nanosleep).
 SLEEP_SYSCALLS = {"x86_64": {35, 230}, "aarch64": {101, 115}}.get(os.uname().machine, set())
@@ -140,6 +141,35 @@ class ProcessTest(unittest.TestCase):
         self.assertEqual([master_pid(i) for i in pools()], masters)
         for i in pools():
             self.assertTrue(children(master_pid(i)), "pool %d has no workers" % i)
+
+    def test_sighup_applies_the_new_configuration(self):
+        """SIGHUP re-reads the pool's MEDRIN_ENV_FILE: LOGIN_OTP=required written into pool
+        2's file turns the login OTP step on in that pool only (config-level "required",
+        not the user's own switch); writing it back turns it off again."""
+        urls = harness.pool_urls()
+        self.assertGreaterEqual(len(urls), 2, "the test stack runs two pools")
+        envfile = os.path.join(harness.state_dir(), "fcgi-2.env")
+        self.assertTrue(os.path.exists(envfile), envfile)
+        email, _ = register()
+
+        def reload(content):
+            master = master_pid(2)
+            old = set(children(master))
+            with open(envfile, "w") as f:
+                f.write(content)
+            os.kill(master, signal.SIGHUP)
+            wait_until(lambda: children(master) and not (set(children(master)) & old), 20,
+                       0.05, "pool 2 did not replace its workers after SIGHUP")
+
+        creds = {"email": email, "password": PASSWORD}
+        try:
+            reload("# written by test_process\nLOGIN_OTP=required\n")
+            r = post("/auth/login", creds, base=urls[1])
+            self.assertEqual(assert_json(r, 202)["message"], "Login OTP sent successfully")
+            remember_tokens(assert_json(post("/auth/login", creds, base=urls[0]), 200))
+        finally:
+            reload("LOGIN_OTP=optional\n")
+        remember_tokens(assert_json(post("/auth/login", creds, base=urls[1]), 200))
 
     def test_workers_recycled_after_max_requests(self):
         try:
