@@ -236,7 +236,14 @@ static int count_request(struct api_req *r, enum otp_module m, const char *email
 static const char *const account_types[] = { "jobseeker", "employer", "none", NULL };
 static const char *const otp_modules[] = { "register", "login", "forgetpassword", NULL };
 
-static const char *pending_str(json_object *o, const char *key, const char *def);
+static const char *pending_str(json_object *o, const char *key, const char *def)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return def;
+	return json_object_get_string(v);
+}
 
 /* pending_register_hash: the password hash of the registration waiting for email, or
  * NULL when none waits (or its entry is unreadable: then it is simply replaced). */
@@ -301,17 +308,6 @@ int api_auth_register(struct api_req *r)
 
 	/* Every read that can fail comes before the first write. */
 	rc = otp_check_allowed(r->app->rds, r->arena, OTP_MODULE_REGISTER, email, &res);
-	if (rc == ERR_LIMITED) {
-		/* Over the limit: this request counts like any other and starts the module's
-		 * block (api.md: requests are limited, "then the address is blocked"), so the
-		 * 4th request answers the same Retry-After through /register as through
-		 * /resend-otp. otp_issue refuses without making a code. Should the window end
-		 * between the two calls, it does make one: the normal path below replaces it. */
-		char *unused;
-
-		rc = otp_issue(r->app->rds, r->app->cfg, r->arena, OTP_MODULE_REGISTER, email,
-		               &unused, &res);
-	}
 	if (rc != ERR_OK)
 		return otp_failure(r, rc, &res, OTP_MODULE_REGISTER, email);
 	rc = users_exists_email(r->app->db, r->arena, email, &exists);
@@ -394,15 +390,6 @@ int api_auth_register(struct api_req *r)
 }
 
 /* ------------------------------------------------------------------ verify-otp */
-
-static const char *pending_str(json_object *o, const char *key, const char *def)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return def;
-	return json_object_get_string(v);
-}
 
 static int verify_register(struct api_req *r, const char *email, const char *code)
 {

@@ -83,10 +83,11 @@ int api_error(struct api_req *r, int err)
 	}
 }
 
-int api_json(struct api_req *r, int status, json_object *obj)
+/* json_done finishes a JSON body that was just written into the response (rc: how the
+ * write went). */
+static int json_done(struct api_req *r, int status, int rc)
 {
-	buf_reset(&r->resp->body);
-	if (json_to_buf(obj, &r->resp->body) != ERR_OK) {
+	if (rc != ERR_OK) {
 		log_error("route %s: response body does not fit", route_name(r));
 		return api_problem(r, 500, "internal", "Something went wrong on our side.");
 	}
@@ -95,16 +96,16 @@ int api_json(struct api_req *r, int status, json_object *obj)
 	return status;
 }
 
+int api_json(struct api_req *r, int status, json_object *obj)
+{
+	buf_reset(&r->resp->body);
+	return json_done(r, status, json_to_buf(obj, &r->resp->body));
+}
+
 int api_json_text(struct api_req *r, int status, const char *json)
 {
 	buf_reset(&r->resp->body);
-	if (buf_puts(&r->resp->body, json) != ERR_OK) {
-		log_error("route %s: response body does not fit", route_name(r));
-		return api_problem(r, 500, "internal", "Something went wrong on our side.");
-	}
-	r->resp->status = status;
-	r->resp->content_type = "application/json";
-	return status;
+	return json_done(r, status, buf_puts(&r->resp->body, json));
 }
 
 int api_empty(struct api_req *r, int status)

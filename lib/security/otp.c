@@ -85,10 +85,22 @@ static const char LUA_CONSUME[] =
 	"end\n"
 	"return {'mismatch', tonumber(ARGV[2]) - tonumber(redis.call('GET', KEYS[4]) or '0')}\n";
 
-/* allowed: KEYS blocked, limit. -> {blocked ttl, requests so far, limit ttl} */
+/* allowed: KEYS blocked, limit; ARGV block, max requests.
+ * -> {"blocked", ttl} | {"ok", requests left}. A request over the limit counts like the
+ * one issue would refuse: it starts the block (no code is made here). */
 static const char LUA_ALLOWED[] =
-	"return {redis.call('TTL', KEYS[1]), tonumber(redis.call('GET', KEYS[2]) or '0'),\n"
-	"        redis.call('TTL', KEYS[2])}\n";
+	"local ttl = redis.call('TTL', KEYS[1])\n"
+	"if ttl ~= -2 then\n"
+	"  if ttl < 0 then ttl = tonumber(ARGV[1]) end\n"
+	"  return {'blocked', ttl}\n"
+	"end\n"
+	"local n = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+	"if n >= tonumber(ARGV[2]) then\n"
+	"  redis.call('INCR', KEYS[2])\n"
+	"  redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])\n"
+	"  return {'blocked', tonumber(ARGV[1])}\n"
+	"end\n"
+	"return {'ok', tonumber(ARGV[2]) - n}\n";
 
 /* clang-format on */
 
@@ -232,6 +244,21 @@ static int clamp_remaining(long long n)
 	return n < 0 ? 0 : (int)n;
 }
 
+/* request_reply reads {"ok", requests left} | {"blocked", ttl} from the issue and
+ * allowed scripts. */
+static int request_reply(const redisReply *rep, struct otp_result *res)
+{
+	if (elem_is(rep, 0, "ok")) {
+		res->attempts_remaining = clamp_remaining(elem_int(rep, 1));
+		return ERR_OK;
+	}
+	if (elem_is(rep, 0, "blocked")) {
+		res->retry_after = elem_int(rep, 1);
+		return ERR_LIMITED;
+	}
+	return ERR_INTERNAL;
+}
+
 int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
               const char *email, char **code, struct otp_result *res)
 {
@@ -254,18 +281,10 @@ int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp
 	args[3] = arena_printf(a, "%d", OTP_MAX_REQUESTS);
 	args[4] = arena_printf(a, "%d", OTP_REQUEST_WINDOW);
 	rc = eval(r, a, script_issue, &rep, 3, keys, 5, args);
-	if (rc != ERR_OK)
-		goto out;
-	if (elem_is(rep, 0, "ok")) {
-		res->attempts_remaining = clamp_remaining(elem_int(rep, 1));
+	if (rc == ERR_OK)
+		rc = request_reply(rep, res);
+	if (rc == ERR_OK)
 		*code = c;
-	} else if (elem_is(rep, 0, "blocked")) {
-		res->retry_after = elem_int(rep, 1);
-		rc = ERR_LIMITED;
-	} else {
-		rc = ERR_INTERNAL;
-	}
-out:
 	return rc;
 }
 
@@ -280,23 +299,12 @@ int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const c
 	res->retry_after = 0;
 	make_keys(r, a, m, email, &k);
 	const char *keys[2] = {k.blocked, k.limit};
+	const char *args[2] = {arena_printf(a, "%d", otp_block_seconds(m)),
+	                       arena_printf(a, "%d", OTP_MAX_REQUESTS)};
 
-	rc = eval(r, a, script_allowed, &rep, 2, keys, 0, NULL);
-	if (rc != ERR_OK)
-		goto out;
-	long long bttl = elem_int(rep, 0), count = elem_int(rep, 1), lttl = elem_int(rep, 2);
-
-	if (bttl != -2) {
-		res->retry_after = bttl > 0 ? bttl : otp_block_seconds(m);
-		rc = ERR_LIMITED;
-	} else if (count >= OTP_MAX_REQUESTS) {
-		/* the next request would be refused and start the block */
-		res->retry_after = lttl > 0 ? lttl : OTP_REQUEST_WINDOW;
-		rc = ERR_LIMITED;
-	} else {
-		res->attempts_remaining = clamp_remaining(OTP_MAX_REQUESTS - count);
-	}
-out:
+	rc = eval(r, a, script_allowed, &rep, 2, keys, 2, args);
+	if (rc == ERR_OK)
+		rc = request_reply(rep, res);
 	return rc;
 }
 

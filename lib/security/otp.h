@@ -54,8 +54,9 @@ void otp_init(struct rds *r);
 int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
               const char *email, char **code, struct otp_result *res) MUSTCHECK;
 
-/* otp_check_allowed tells whether a request could be issued now without counting it
- * (ERR_OK or ERR_LIMITED with retry_after). */
+/* otp_check_allowed tells whether a request could be issued now: ERR_OK (nothing is
+ * counted: the caller issues later) or ERR_LIMITED with retry_after. A request over the
+ * limit is refused the way otp_issue refuses it: it counts and starts the block. */
 int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const char *email,
                       struct otp_result *res) MUSTCHECK;
 
