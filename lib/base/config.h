@@ -25,12 +25,14 @@ struct config {
 	int max_requests;           /* MEDRIN_MAX_REQUESTS (0: never recycle) */
 	int max_body;               /* MEDRIN_MAX_BODY bytes, hard cap for any request body */
 	int drain_seconds;          /* MEDRIN_DRAIN_SECONDS, graceful stop/reload deadline */
+	int client_timeout_s;       /* MEDRIN_CLIENT_TIMEOUT_SECONDS: bound on a silent FastCGI peer */
 	const char *env_file;       /* MEDRIN_ENV_FILE, re-read by the master on SIGHUP */
 	int test_routes;            /* MEDRIN_TEST_ROUTES=1 enables the _test routes (refused in production) */
 	/* storage */
 	const char *database_url;   /* DATABASE_URL */
 	int db_statement_timeout_ms;/* MEDRIN_DB_STATEMENT_TIMEOUT_MS */
 	int db_connect_timeout_s;   /* MEDRIN_DB_CONNECT_TIMEOUT */
+	int db_io_timeout_ms;       /* MEDRIN_DB_IO_TIMEOUT_MS: client-side bound per round trip */
 	const char *redis_url;      /* REDIS_URL: redis://[:pw@]host:port/db or unix:///path */
 	const char *redis_prefix;   /* MEDRIN_REDIS_PREFIX */
 	int redis_timeout_ms;       /* MEDRIN_REDIS_TIMEOUT_MS */
@@ -46,6 +48,7 @@ struct config {
 	const char *jwt_issuer;     /* MEDRIN_JWT_ISSUER */
 	const char *jwt_audience;   /* MEDRIN_JWT_AUDIENCE */
 	int refresh_grace_seconds;  /* MEDRIN_REFRESH_GRACE_SECONDS (<= 10) */
+	int sessions_max;           /* MEDRIN_SESSIONS_MAX: live sessions per user */
 	int otp_expiry_seconds;     /* OTP_EXPIRY_SECONDS */
 	const char *login_otp;      /* LOGIN_OTP: off | optional | required */
 	int hash_concurrency;       /* MEDRIN_HASH_CONCURRENCY per host (0: cores) */
