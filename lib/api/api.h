@@ -16,41 +16,26 @@
 #include "http/router.h"
 #include "http/json.h"
 
-struct db;
-struct rds;
-struct token_keys;
+#include "domain/ctx.h"
 
-/* Worker lifetime: made once by app_init, reused by every request. */
+/* Worker lifetime: made once by app_init (services_open), reused by every request. */
 struct app {
 	const struct config *cfg;
-	struct db *db;
-	struct rds *rds;
-	struct token_keys *keys;   /* JWT signing/verification keys (security/token.h) */
-	int hash_slots_fd;         /* per-host hashing limiter (security/password.h), -1: none */
-};
-
-/* The authenticated caller, filled by api_authenticate for ROUTE_AUTH routes. */
-struct api_auth {
-	int ok;
-	const char *user_id;   /* uuid text */
-	const char *sid;       /* session id */
-	const char *jti;
-	const char *role;      /* user | staff | admin */
-	int64_t exp;           /* access token expiry, unix seconds */
-	const char *user_json; /* the caller's cached user object (domain/users.h), or NULL */
+	struct services svc;
 };
 
 struct route;
 
+/* One request. The dispatcher builds ctx once (services, arena, client address and user
+ * agent; the actor after authentication) and every handler passes it to the domain. */
 struct api_req {
-	struct app *app;
 	struct arena *arena;
 	const struct http_req *http;
 	struct http_resp *resp;
 	const struct route *route;
 	struct router_match match;
 	json_object *body;     /* ROUTE_JSON: the parsed body, or an empty object if none */
-	struct api_auth auth;
+	struct ctx ctx;
 };
 
 typedef int route_fn(struct api_req *r);
@@ -88,12 +73,16 @@ int api_problem(struct api_req *r, int status, const char *code, const char *det
 /* 422 with every collected error (field path + message, in the "errors" member); code
  * unknown_field if any field was unknown, else validation_failed. */
 int api_invalid(struct api_req *r, const struct json_errors *errs);
-/* Maps an ERR_* code to its problem: ERR_UNAVAILABLE 503 dependency_unavailable
- * (+Retry-After: 1), ERR_NOT_FOUND 404 not_found, ERR_CONFLICT 409 conflict, ERR_DENIED
- * 403 forbidden, ERR_UNAUTHORIZED 401 unauthorized (+WWW-Authenticate: Bearer),
- * ERR_LIMITED 429 rate_limited (a Retry-After the handler set is kept), ERR_TOO_LARGE 413
- * body_too_large, ERR_INVALID 422 validation_failed, anything else 500 internal (logged
- * with the route name and the error's name, nothing else). */
+/* api_outcome is the one map from a domain outcome to its problem: the error code err
+ * plus r->ctx.why (code, detail, field, retry_after, attempts_remaining; see
+ * domain/ctx.h). The status comes from err (ERR_INVALID 422, ERR_NOT_FOUND 404,
+ * ERR_CONFLICT 409, ERR_DENIED 403, ERR_UNAUTHORIZED 401 + WWW-Authenticate: Bearer,
+ * ERR_LIMITED 429, ERR_UNAVAILABLE 503 dependency_unavailable, ERR_BUSY 503 server_busy,
+ * ERR_TOO_LARGE 413, anything else 500 internal, logged with the route and the error's
+ * name) except for the few codes whose status differs (otp_invalid: 400). Every 429 and
+ * 503 carries Retry-After (why.retry_after, else 1). */
+int api_outcome(struct api_req *r, int err);
+/* api_error is api_outcome for an error with no outcome of its own (why is cleared). */
 int api_error(struct api_req *r, int err);
 /* Serialises obj as the response body (application/json) and returns status (500 when
  * the body would exceed HTTP_RESP_LIMIT). obj stays the caller's. */
@@ -118,14 +107,10 @@ int ops_metrics(struct api_req *r);   /* Prometheus text exposition */
 /* testing.c (ROUTE_TEST: only with MEDRIN_TEST_ROUTES=1) */
 int testing_sleep(struct api_req *r); /* GET /_test/sleep?ms=N */
 int testing_echo(struct api_req *r);  /* POST /_test/echo */
+int testing_staff(struct api_req *r); /* GET /_test/staff (staff and admin only) */
 
-/* auth.c: the Accounts endpoints under /api/v1/auth (docs/internals/auth.md).
- * auth_module_init (from app_init, after db and rds exist) registers the users, tasks and
- * audit statements and the OTP and session scripts, loads the token keys into app->keys
- * and opens the hashing limiter into app->hash_slots_fd; ERR_INVALID when the keys cannot
- * be loaded. auth_module_close releases both (from app_close). */
-int auth_module_init(struct app *app) MUSTCHECK;
-void auth_module_close(struct app *app);
+/* auth.c: the Accounts endpoints under /api/v1/auth (docs/internals/auth.md); each
+ * calls one function of domain/accounts.h. */
 int api_auth_register(struct api_req *r);
 int api_auth_verify_otp(struct api_req *r);
 int api_auth_resend_otp(struct api_req *r);
@@ -139,11 +124,15 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
-/* Authentication (auth.c): checks the Bearer / x-access-token access token and fills
- * r->auth (r->auth.ok = 1 on success: the dispatcher requires both ERR_OK and ok).
- * Returns ERR_OK, ERR_UNAUTHORIZED or ERR_UNAVAILABLE (Redis down: fail closed); the
- * dispatcher renders 401 (+WWW-Authenticate: Bearer) / 503 and checks ROUTE_STAFF /
- * ROUTE_ADMIN against r->auth.role itself. */
+/* credentials.c: what the transport carries. api_authenticate reads the access token
+ * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain
+ * check it (accounts_authenticate fills r->ctx.actor). ERR_OK, ERR_UNAUTHORIZED or
+ * ERR_UNAVAILABLE (Redis down: fail closed); the dispatcher renders 401 / 503 and checks
+ * ROUTE_STAFF / ROUTE_ADMIN against r->ctx.actor.role (the session's role). */
 int api_authenticate(struct api_req *r) MUSTCHECK;
+/* api_basic_credentials decodes "Authorization: Basic base64(email:password)" into arena
+ * strings (the email normalised). ERR_NOT_FOUND when there is none, ERR_INVALID when it
+ * is malformed. */
+int api_basic_credentials(struct api_req *r, const char **email, const char **password) MUSTCHECK;
 
 #endif

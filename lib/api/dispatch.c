@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "base/util.h"
 #include "http/problem.h"
+#include "base/config.h"
 
 /* ---- helpers for handlers ---- */
 
@@ -48,39 +49,88 @@ static const char *route_name(const struct api_req *r)
 	return r->route != NULL && r->route->name != NULL ? r->route->name : "unmatched";
 }
 
-int api_error(struct api_req *r, int err)
-{
-	switch (err) {
-	case ERR_UNAVAILABLE:
-		api_header(r, "Retry-After", "1");
-		return api_problem(r, 503, "dependency_unavailable",
-		                   "A backing service is not answering; try again shortly.");
-	case ERR_NOT_FOUND:
-		return api_problem(r, 404, "not_found", "No such object.");
-	case ERR_CONFLICT:
-		return api_problem(r, 409, "conflict", "The request conflicts with the current state.");
-	case ERR_DENIED:
-		return api_problem(r, 403, "forbidden", "You are not allowed to do this.");
-	case ERR_UNAUTHORIZED:
-		return api_problem(r, 401, "unauthorized", "A valid access token is required.");
-	case ERR_LIMITED: {
-		/* api.md: every 429 carries Retry-After; keep a more precise one already set. */
-		int have = 0;
+/* Codes whose status is not the one their error maps to. */
+static const struct {
+	const char *code;
+	int status;
+} code_status[] = {
+	{ "otp_invalid", 400 },   /* api.md: a wrong or expired code is 400, not 422 */
+};
 
-		for (int i = 0; i < r->resp->nheaders && !have; i++)
-			have = strcasecmp(r->resp->headers[i].name, "Retry-After") == 0;
-		if (!have)
-			api_header(r, "Retry-After", "1");
-		return api_problem(r, 429, "rate_limited", "Too many requests; try again later.");
-	}
-	case ERR_TOO_LARGE:
-		return api_problem(r, 413, "body_too_large", "The request is too large.");
+static void retry_after(struct api_req *r, int64_t seconds)
+{
+	api_header(r, "Retry-After",
+	           arena_printf(r->arena, "%lld", (long long)(seconds > 0 ? seconds : 1)));
+}
+
+int api_outcome(struct api_req *r, int err)
+{
+	const struct outcome *why = &r->ctx.why;
+	const char *code, *detail;
+	int status;
+
+	switch (err) {
 	case ERR_INVALID:
-		return api_problem(r, 422, "validation_failed", "The request is not valid.");
+		status = 422, code = "validation_failed", detail = "The request is not valid.";
+		break;
+	case ERR_NOT_FOUND:
+		status = 404, code = "not_found", detail = "No such object.";
+		break;
+	case ERR_CONFLICT:
+		status = 409, code = "conflict", detail = "The request conflicts with the current state.";
+		break;
+	case ERR_DENIED:
+		status = 403, code = "forbidden", detail = "You are not allowed to do this.";
+		break;
+	case ERR_UNAUTHORIZED:
+		status = 401, code = "unauthorized", detail = "A valid access token is required.";
+		break;
+	case ERR_LIMITED:
+		status = 429, code = "rate_limited", detail = "Too many requests; try again later.";
+		break;
+	case ERR_UNAVAILABLE:
+		status = 503, code = "dependency_unavailable",
+		detail = "A backing service is not answering; try again shortly.";
+		break;
+	case ERR_BUSY:
+		status = 503, code = "server_busy", detail = "The server is busy, try again shortly.";
+		break;
+	case ERR_TOO_LARGE:
+		status = 413, code = "body_too_large", detail = "The request is too large.";
+		break;
 	default:
 		log_error("route %s failed: %s", route_name(r), err_name(err));
 		return api_problem(r, 500, "internal", "Something went wrong on our side.");
 	}
+	if (why->code != NULL) {
+		code = why->code;
+		for (size_t i = 0; i < sizeof code_status / sizeof code_status[0]; i++)
+			if (strcmp(code_status[i].code, code) == 0)
+				status = code_status[i].status;
+	}
+	if (why->detail != NULL)
+		detail = why->detail;
+	if (status == 429 || status == 503)
+		retry_after(r, why->retry_after);
+	if (status == 401)
+		api_header(r, "WWW-Authenticate", "Bearer realm=\"medrin\"");
+
+	json_object *ext = NULL;
+	struct problem_error fe = { why->field, detail };
+
+	if (why->attempts_remaining >= 0) {
+		ext = json_new_object(r->arena);
+		json_object_object_add(ext, "attempts_remaining",
+		                       json_object_new_int(why->attempts_remaining));
+	}
+	return problem_render_ext(r->resp, r->arena, status, code, detail,
+	                          why->field != NULL ? &fe : NULL, why->field != NULL ? 1 : 0, ext);
+}
+
+int api_error(struct api_req *r, int err)
+{
+	ctx_fail(&r->ctx, err, NULL, NULL);
+	return api_outcome(r, err);
 }
 
 /* json_done finishes a JSON body that was just written into the response (rc: how the
@@ -197,7 +247,7 @@ static int role_allows(const struct route *rt, const char *role)
 static int run(struct api_req *r, const struct route *table, size_t n)
 {
 	const struct http_req *req = r->http;
-	int test_routes = r->app != NULL && r->app->cfg != NULL && r->app->cfg->test_routes;
+	int test_routes = r->ctx.cfg != NULL && r->ctx.cfg->test_routes;
 	enum router_result m = router_match_filter(table, n, sizeof(table[0]), req->method,
 	                                           req->path, r->arena, &r->match,
 	                                           test_routes ? NULL : skip_test_route, NULL);
@@ -246,9 +296,9 @@ static int run(struct api_req *r, const struct route *table, size_t n)
 
 		if (rc == ERR_UNAVAILABLE)
 			return api_error(r, ERR_UNAVAILABLE);
-		if (rc != ERR_OK || !r->auth.ok)
+		if (rc != ERR_OK || r->ctx.actor.user_id == NULL)
 			return api_error(r, ERR_UNAUTHORIZED);
-		if (!role_allows(rt, r->auth.role))
+		if (!role_allows(rt, r->ctx.actor.role))
 			return api_problem(r, 403, "forbidden", "Your role does not allow this.");
 	}
 
@@ -271,7 +321,11 @@ void dispatch(struct app *app, const struct route *table, size_t n, struct arena
 	struct api_req r;
 
 	memset(&r, 0, sizeof(r));
-	r.app = app;
+	/* The request context, built once: the domain gets it from every handler. */
+	ctx_init(&r.ctx, app != NULL ? &app->svc : NULL, a, req->remote_addr,
+	         http_header(req, "User-Agent"));
+	if (app != NULL)
+		r.ctx.cfg = app->cfg;
 	r.arena = a;
 	r.http = req;
 	r.resp = resp;

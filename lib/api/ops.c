@@ -6,8 +6,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "http/problem.h"
-#include "store/db.h"
-#include "store/rds.h"
+#include "domain/services.h"
 
 /* A fixed body, written without building a tree: this endpoint is the routing-only
  * baseline of the benchmark. */
@@ -24,8 +23,9 @@ int ops_health(struct api_req *r)
 
 int ops_ready(struct api_req *r)
 {
-	int pg_ok = r->app != NULL && r->app->db != NULL && db_ping(r->app->db) == ERR_OK;
-	int redis_ok = r->app != NULL && r->app->rds != NULL && rds_ping(r->app->rds) == ERR_OK;
+	int pg_ok = 0, redis_ok = 0;
+
+	services_ping(r->ctx.svc, &pg_ok, &redis_ok);
 	json_object *checks = json_object_new_object();
 	json_object *top = json_new_object(r->arena);
 

@@ -28,6 +28,8 @@ const struct route api_routes[] = {
 	  "auth_verify_otp" },
 	{ { "POST", "/api/v1/_test/echo" }, testing_echo, ROUTE_TEST | ROUTE_JSON, 0, "testing_echo" },
 	{ { "GET", "/api/v1/_test/sleep" }, testing_sleep, ROUTE_TEST, 0, "testing_sleep" },
+	{ { "GET", "/api/v1/_test/staff" }, testing_staff, ROUTE_TEST | ROUTE_AUTH | ROUTE_STAFF, 0,
+	  "testing_staff" },
 	{ { "GET", "/api/v1/health" }, ops_health, 0, 0, "ops_health" },
 	{ { "GET", "/api/v1/metrics" }, ops_metrics, 0, 0, "ops_metrics" },
 	{ { "GET", "/api/v1/ready" }, ops_ready, 0, 0, "ops_ready" },

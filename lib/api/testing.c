@@ -1,7 +1,8 @@
 /* testing.c - test-only endpoints (ROUTE_TEST: present only with MEDRIN_TEST_ROUTES=1).
  *
  * /_test/sleep keeps a worker busy for a known time (graceful stop and reload tests);
- * /_test/echo exercises the JSON pipeline and the validator end to end. */
+ * /_test/echo exercises the JSON pipeline and the validator end to end; /_test/staff
+ * is a staff-only route for the authorisation tests. */
 #include "api/api.h"
 
 #include <errno.h>
@@ -54,5 +55,16 @@ int testing_echo(struct api_req *r)
 	json_object_object_add(out, "name", json_object_new_string(name));
 	if (has_count)
 		json_object_object_add(out, "count", json_object_new_int64(count));
+	return api_json(r, 200, out);
+}
+
+/* GET /_test/staff (ROUTE_STAFF): who the dispatcher let through, and with which role.
+ * Proves that authorisation uses the role stored with the session, not the token's. */
+int testing_staff(struct api_req *r)
+{
+	json_object *out = json_new_object(r->arena);
+
+	json_object_object_add(out, "user_id", json_object_new_string(r->ctx.actor.user_id));
+	json_object_object_add(out, "role", json_object_new_string(r->ctx.actor.role));
 	return api_json(r, 200, out);
 }

@@ -124,3 +124,37 @@ int record_decode(struct arena *a, const char *text, size_t len, struct record *
 	}
 	return ERR_OK;
 }
+
+static char *pg_quote(char *p, const char *s)
+{
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p++ = '"';
+	return p;
+}
+
+char *record_pg_array(struct arena *a, const struct record *r)
+{
+	size_t need = 3;
+	char *out, *p;
+
+	for (size_t i = 0; i < r->n; i++)
+		need += 2 * (strlen(r->f[i].name) + strlen(r->f[i].value)) + 6;
+	out = arena_alloc(a, need);
+	p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < r->n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = pg_quote(p, r->f[i].name);
+		*p++ = ',';
+		p = pg_quote(p, r->f[i].value);
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}

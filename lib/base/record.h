@@ -43,4 +43,10 @@ char *record_encode(struct arena *a, const struct record *r);
  * the arena. ERR_INVALID as described above. */
 int record_decode(struct arena *a, const char *text, size_t len, struct record *out) MUSTCHECK;
 
+/* record_pg_array returns the record as a PostgreSQL text[] literal of alternating names
+ * and values ({"name","value",...}, every element quoted and escaped), in the arena: the
+ * parameter of jsonb_object($n::text[]), which is how a record becomes a jsonb column
+ * (audit details, task payloads) without the domain building JSON. */
+char *record_pg_array(struct arena *a, const struct record *r);
+
 #endif

@@ -22,6 +22,7 @@ const char *err_name(int err)
 	case ERR_UNAUTHORIZED: return "unauthorized";
 	case ERR_LIMITED: return "limited";
 	case ERR_INTERNAL: return "internal";
+	case ERR_BUSY: return "busy";
 	}
 	return "unknown";
 }

@@ -12,6 +12,8 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/record.h"
+#include "domain/ctx.h"
 #include "base/util.h"
 #include "store/db.h"
 
@@ -24,13 +26,14 @@ static const struct db_stmt audit_stmts[] = {
     {"audit_insert",
      "INSERT INTO audit_log (user_id, email, event, ip, user_agent, detail) "
      "VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::text, "
-     "COALESCE($6::jsonb, '{}'::jsonb))",
+     "COALESCE(jsonb_object($6::text[]), '{}'::jsonb))",
      6},
 };
 
-void audit_register(struct db *db)
+int audit_register(struct db *db)
 {
 	db_register(db, audit_stmts, sizeof(audit_stmts) / sizeof(audit_stmts[0]));
+	return ERR_OK;
 }
 
 /* clean copies s into the arena, at most max bytes, with every byte outside printable
@@ -50,11 +53,11 @@ static const char *clean(struct arena *a, const char *s, size_t max)
 	return c;
 }
 
-void audit_record(struct db *db, struct arena *a, const char *event, const char *user_id,
-                  const char *email, const char *ip, const char *user_agent, json_object *detail)
+void audit_record(struct ctx *c, const char *event, const char *user_id, const char *email,
+                  const struct record *detail)
 {
 	const char *params[6];
-	const char *ev = clean(a, event, AUDIT_EVENT_MAX);
+	const char *ev = clean(c->arena, event, AUDIT_EVENT_MAX);
 	int rc;
 
 	if (ev == NULL) {
@@ -62,16 +65,24 @@ void audit_record(struct db *db, struct arena *a, const char *event, const char 
 		return;
 	}
 	params[0] = user_id != NULL && util_uuid_valid(user_id) ? user_id : NULL;
-	params[1] = clean(a, email, AUDIT_EMAIL_MAX);
+	params[1] = clean(c->arena, email, AUDIT_EMAIL_MAX);
 	params[2] = ev;
-	params[3] = clean(a, ip, AUDIT_IP_MAX);
-	params[4] = clean(a, user_agent, AUDIT_UA_MAX);
-	/* detail is composed by our own code (event details, never a secret); anything
-	 * but an object is ignored and the column default '{}' is stored. */
-	params[5] = detail != NULL && json_object_is_type(detail, json_type_object)
-	                ? json_object_to_json_string_ext(detail, JSON_C_TO_STRING_PLAIN)
-	                : NULL;
-	rc = db_exec(db, a, "audit_insert", 6, params, NULL);
+	params[3] = clean(c->arena, c->client.ip, AUDIT_IP_MAX);
+	params[4] = clean(c->arena, c->client.user_agent, AUDIT_UA_MAX);
+	/* detail is composed by our own code (event details, never a secret). */
+	params[5] = detail != NULL && detail->n > 0 ? record_pg_array(c->arena, detail) : NULL;
+	rc = db_exec(c->db, c->arena, "audit_insert", 6, params, NULL);
 	if (rc)
 		log_warn("audit: event %s not recorded: %s", ev, err_name(rc));
+}
+
+void audit_record1(struct ctx *c, const char *event, const char *user_id, const char *email,
+                   const char *key, const char *value)
+{
+	struct record d;
+
+	memset(&d, 0, sizeof d);
+	if (record_set(&d, key, value) != ERR_OK)
+		log_error("audit: detail of %s dropped", event);
+	audit_record(c, event, user_id, email, &d);
 }

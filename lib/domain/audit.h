@@ -2,21 +2,27 @@
  *
  * Events: "registered", "login_ok", "login_failed", "otp_blocked", "password_reset",
  * "password_changed", "sessions_revoked", "refresh_reused", "logout". detail is a small
- * JSON object with no secrets (never a password, code or token). Writing the audit row
- * must not fail the request: errors are logged and swallowed (audit_record returns void).
+ * record (base/record.h) stored as a jsonb object of strings, with no secrets (never a
+ * password, code or token). Writing the audit row must not fail the request: errors are
+ * logged and swallowed (audit_record returns void).
  */
 #ifndef MEDRIN_AUDIT_H
 #define MEDRIN_AUDIT_H
 
-#include <json-c/json.h>
+#include "base/err.h"
 
-struct arena;
+struct ctx;
 struct db;
+struct record;
 
-void audit_register(struct db *db);
-/* user_id and email may be NULL; ip and user_agent may be NULL. */
-void audit_record(struct db *db, struct arena *a, const char *event, const char *user_id,
-                  const char *email, const char *ip, const char *user_agent,
-                  json_object *detail);
+/* audit_register adds the module's statement (services.c, once). */
+int audit_register(struct db *db) MUSTCHECK;
+/* audit_record writes one row with the context's client address and user agent.
+ * user_id, email and detail may be NULL. */
+void audit_record(struct ctx *c, const char *event, const char *user_id, const char *email,
+                  const struct record *detail);
+/* audit_record1 is audit_record with a one-field detail {key: value}. */
+void audit_record1(struct ctx *c, const char *event, const char *user_id, const char *email,
+                   const char *key, const char *value);
 
 #endif

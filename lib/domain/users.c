@@ -5,6 +5,7 @@
 #include <string.h>
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/record.h"
 #include "base/util.h"
 #include "store/db.h"
 #include "store/rds.h"
@@ -33,9 +34,10 @@ static const struct db_stmt users_stmts[] = {
 	  "UPDATE users SET password_hash = $2::text, updated_at = now() WHERE id = $1::uuid", 2 },
 };
 
-void users_register(struct db *db)
+int users_register(struct db *db)
 {
 	db_register(db, users_stmts, sizeof users_stmts / sizeof users_stmts[0]);
+	return ERR_OK;
 }
 
 static int flag(const char *v)
@@ -137,18 +139,60 @@ char *users_cache_key(struct rds *r, struct arena *a, const char *user_id)
 	return rds_key(r, a, "user:%s", user_id);
 }
 
-int users_cache_put(struct rds *r, struct arena *a, const char *user_id, const char *json)
+int users_cache_put(struct rds *r, struct arena *a, const struct user *u)
 {
+	struct record rec;
 	char ttl[16];
-	const char *argv[5] = { "SET", users_cache_key(r, a, user_id), json, "EX", ttl };
+	int rc = ERR_OK;
+
+	memset(&rec, 0, sizeof rec);
+	rc |= record_set(&rec, "id", u->id);
+	rc |= record_set(&rec, "email", u->email);
+	rc |= record_set(&rec, "first_name", u->first_name);
+	rc |= record_set(&rec, "last_name", u->last_name);
+	rc |= record_set(&rec, "role", u->role);
+	rc |= record_set(&rec, "account_type", u->account_type);
+	rc |= record_set(&rec, "email_verified", u->email_verified ? "1" : "0");
+	rc |= record_set(&rec, "login_otp", u->login_otp ? "1" : "0");
+	rc |= record_set(&rec, "created_at", u->created_at);
+	rc |= record_set(&rec, "updated_at", u->updated_at);
+	if (rc != ERR_OK)
+		return ERR_INTERNAL;
+
+	const char *argv[5] = { "SET", users_cache_key(r, a, u->id), record_encode(a, &rec), "EX",
+	                        ttl };
 
 	snprintf(ttl, sizeof ttl, "%d", USERS_CACHE_TTL);
 	return rds_cmd(r, a, NULL, 5, argv, NULL);
 }
 
-/* cache_drop runs after a users row changed. A failure is logged, not returned: the row
- * did change, and the entry expires within USERS_CACHE_TTL anyway. */
-static void cache_drop(struct rds *r, struct arena *a, const char *user_id)
+int users_cache_decode(struct arena *a, const char *text, struct user *out)
+{
+	struct record rec;
+	static const char *const need[] = { "id", "email", "first_name", "last_name", "role",
+		                            "account_type", "email_verified", "login_otp",
+		                            "created_at", "updated_at" };
+
+	memset(out, 0, sizeof *out);
+	if (text == NULL || record_decode(a, text, strlen(text), &rec) != ERR_OK)
+		return ERR_INVALID;
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (record_get(&rec, need[i]) == NULL)
+			return ERR_INVALID;
+	out->id = record_get(&rec, "id");
+	out->email = record_get(&rec, "email");
+	out->first_name = record_get(&rec, "first_name");
+	out->last_name = record_get(&rec, "last_name");
+	out->role = record_get(&rec, "role");
+	out->account_type = record_get(&rec, "account_type");
+	out->email_verified = strcmp(record_get(&rec, "email_verified"), "1") == 0;
+	out->login_otp = strcmp(record_get(&rec, "login_otp"), "1") == 0;
+	out->created_at = record_get(&rec, "created_at");
+	out->updated_at = record_get(&rec, "updated_at");
+	return ERR_OK;
+}
+
+void users_cache_drop(struct rds *r, struct arena *a, const char *user_id)
 {
 	const char *argv[2] = { "DEL", users_cache_key(r, a, user_id) };
 
@@ -157,7 +201,7 @@ static void cache_drop(struct rds *r, struct arena *a, const char *user_id)
 		         USERS_CACHE_TTL);
 }
 
-int users_set_password(struct db *db, struct rds *r, struct arena *a, const char *user_id,
+int users_set_password(struct db *db, struct arena *a, const char *user_id,
                        const char *password_hash)
 {
 	PGresult *res = NULL;
@@ -171,40 +215,8 @@ int users_set_password(struct db *db, struct rds *r, struct arena *a, const char
 		goto out;
 	if (strcmp(PQcmdTuples(res), "1") != 0)
 		rc = ERR_NOT_FOUND;
-	else
-		cache_drop(r, a, user_id);
 out:
 	return rc;
-}
-
-json_object *users_to_json_member(const struct user *u)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "id", json_object_new_string(u->id));
-	json_object_object_add(o, "email", json_object_new_string(u->email));
-	json_object_object_add(o, "first_name", json_object_new_string(u->first_name));
-	json_object_object_add(o, "last_name", json_object_new_string(u->last_name));
-	json_object_object_add(o, "role", json_object_new_string(u->role));
-	json_object_object_add(o, "account_type", json_object_new_string(u->account_type));
-	json_object_object_add(o, "email_verified", json_object_new_boolean(u->email_verified));
-	json_object_object_add(o, "login_otp", json_object_new_boolean(u->login_otp));
-	json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
-	json_object_object_add(o, "updated_at", json_object_new_string(u->updated_at));
-	return o;
-}
-
-static void put_json(void *p)
-{
-	json_object_put(p);
-}
-
-json_object *users_to_json(struct arena *a, const struct user *u)
-{
-	json_object *o = users_to_json_member(u);
-
-	arena_defer(a, put_json, o);
-	return o;
 }
 
 /* --- pending operations --- */

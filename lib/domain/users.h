@@ -9,7 +9,6 @@
 #ifndef MEDRIN_USERS_H
 #define MEDRIN_USERS_H
 
-#include <json-c/json.h>
 #include "base/err.h"
 
 struct arena;
@@ -42,8 +41,9 @@ struct users_new {
 };
 
 /* users_register adds this module's prepared statements (users_by_email, users_by_id,
- * users_insert, users_set_password, users_exists_email) to db. Call once at start. */
-void users_register(struct db *db);
+ * users_insert, users_set_password, users_exists_email) to db (services.c, once).
+ * ERR_INVALID when db refuses the table (a duplicate name). */
+int users_register(struct db *db) MUSTCHECK;
 
 /* users_by_email / users_by_id fill *out. ERR_NOT_FOUND when there is no such user
  * (users_by_id also for a malformed id), ERR_UNAVAILABLE when PostgreSQL is down,
@@ -60,29 +60,26 @@ int users_exists_email(struct db *db, struct arena *a, const char *email, int *e
 int users_insert(struct db *db, struct arena *a, const struct users_new *nu,
                  struct user *out) MUSTCHECK;
 
-/* users_set_password stores a new PHC hash, bumps updated_at and drops the user's cache
- * entry. ERR_NOT_FOUND when the user is gone, ERR_UNAVAILABLE / ERR_INTERNAL. */
-int users_set_password(struct db *db, struct rds *r, struct arena *a, const char *user_id,
+/* users_set_password stores a new PHC hash and bumps updated_at. It does not touch the
+ * user cache: the caller drops it (users_cache_drop) after its transaction commits, so a
+ * concurrent read can not re-cache the old row. ERR_NOT_FOUND when the user is gone,
+ * ERR_UNAVAILABLE / ERR_INTERNAL. */
+int users_set_password(struct db *db, struct arena *a, const char *user_id,
                        const char *password_hash) MUSTCHECK;
 
-/* The user cache: the rendered user object (users_to_json, never the hash) under
+/* The user cache: the account (never its hash) as a record (base/record.h) under
  * user:{id} in Redis for USERS_CACHE_TTL seconds, so the per-request session check can
- * hand it to /auth/me in the same round trip (sessions_check) instead of a PostgreSQL
- * read. Every function in this module that changes a users row drops the entry right
- * after the change; the TTL only bounds what a failed drop (Redis down at that moment)
- * could serve. users_cache_key is the key (arena); users_cache_put stores json. */
+ * read it in the same round trip (sessions_check) and /auth/me needs no PostgreSQL read.
+ * Rule: whoever changes a users row drops the entry right AFTER the change commits
+ * (users_cache_drop); the TTL only bounds what a failed drop could serve.
+ * users_cache_key is the key (arena). users_cache_put stores u. users_cache_decode
+ * reads an entry back: ERR_INVALID when it is not a complete record (then treat it as
+ * absent). users_cache_drop logs a failure and returns nothing: the row did change. */
 #define USERS_CACHE_TTL 300
 char *users_cache_key(struct rds *r, struct arena *a, const char *user_id);
-int users_cache_put(struct rds *r, struct arena *a, const char *user_id,
-                    const char *json) MUSTCHECK;
-
-/* users_to_json renders the account as api.md's user object (id, email, first_name,
- * last_name, role, account_type, email_verified, login_otp, created_at, updated_at).
- * The object is owned by the arena (put on reset); never contains the hash. */
-json_object *users_to_json(struct arena *a, const struct user *u);
-/* The same object, new and unowned: for adding as a member of another object (the
- * parent then owns it). */
-json_object *users_to_json_member(const struct user *u);
+int users_cache_put(struct rds *r, struct arena *a, const struct user *u) MUSTCHECK;
+int users_cache_decode(struct arena *a, const char *text, struct user *out) MUSTCHECK;
+void users_cache_drop(struct rds *r, struct arena *a, const char *user_id);
 
 /* --- pending operations in Redis: pending:{kind}:{email}, kind "register" or "login" --- */
 

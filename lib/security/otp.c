@@ -102,10 +102,19 @@ static const char LUA_ALLOWED[] =
 	"end\n"
 	"return {'ok', tonumber(ARGV[2]) - n}\n";
 
+/* refund: KEYS otp, limit; ARGV hash.
+ * Undoes one otp_issue whose mail could not be queued: the code goes (only if it is
+ * still the one that issue stored) and the request is not counted. -> {1} */
+static const char LUA_REFUND[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+	"local n = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+	"if n > 0 then redis.call('DECR', KEYS[2]) end\n"
+	"return {1}\n";
+
 /* clang-format on */
 
 static int script_issue = -1, script_check = -1, script_wrong = -1, script_consume = -1,
-           script_allowed = -1;
+           script_allowed = -1, script_refund = -1;
 
 int otp_module_parse(const char *name, enum otp_module *out)
 {
@@ -140,13 +149,18 @@ int otp_block_seconds(enum otp_module m)
 	return m == OTP_MODULE_REGISTER ? 1200 : 86400;
 }
 
-void otp_init(struct rds *r)
+int otp_init(struct rds *r)
 {
 	script_issue = rds_script(r, LUA_ISSUE);
 	script_check = rds_script(r, LUA_CHECK);
 	script_wrong = rds_script(r, LUA_WRONG);
 	script_consume = rds_script(r, LUA_CONSUME);
 	script_allowed = rds_script(r, LUA_ALLOWED);
+	script_refund = rds_script(r, LUA_REFUND);
+	if (script_issue < 0 || script_check < 0 || script_wrong < 0 || script_consume < 0 ||
+	    script_allowed < 0 || script_refund < 0)
+		return ERR_INVALID;
+	return ERR_OK;
 }
 
 int otp_code_valid(const char *code)
@@ -306,6 +320,19 @@ int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const c
 	if (rc == ERR_OK)
 		rc = request_reply(rep, res);
 	return rc;
+}
+
+int otp_refund(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+               const char *email, const char *code)
+{
+	struct keys k;
+
+	make_keys(r, a, m, email, &k);
+	const char *keys[2] = {k.otp, k.limit};
+	const char *args[1] = {otp_hash(cfg, a, m, email, code)};
+	redisReply *rep = NULL;
+
+	return eval(r, a, script_refund, &rep, 2, keys, 1, args);
 }
 
 int otp_discard(struct rds *r, struct arena *a, enum otp_module m, const char *email)

@@ -44,8 +44,9 @@ int otp_code_valid(const char *code);
 char *otp_hash(const struct config *cfg, struct arena *a, enum otp_module m,
                const char *email, const char *code);
 
-/* otp_init registers the Lua scripts with the Redis handle (worker start). */
-void otp_init(struct rds *r);
+/* otp_init registers the Lua scripts with the Redis handle (services.c, once).
+ * ERR_INVALID when the handle refuses one. */
+int otp_init(struct rds *r) MUSTCHECK;
 
 /* otp_issue counts one request for (module, email); when allowed, makes a new code
  * (replacing any previous one) and returns it in *code (secret arena memory) for the
@@ -59,6 +60,12 @@ int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp
  * limit is refused the way otp_issue refuses it: it counts and starts the block. */
 int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const char *email,
                       struct otp_result *res) MUSTCHECK;
+
+/* otp_refund undoes an otp_issue whose code could not be sent (the mail was not queued):
+ * the code is deleted if it is still the current one, and the request is uncounted, so
+ * a failure on our side costs the user nothing. ERR_UNAVAILABLE when Redis is down. */
+int otp_refund(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+               const char *email, const char *code) MUSTCHECK;
 
 /* otp_discard deletes the module's current code for email (a cancelled flow); the
  * counters are left as they are. ERR_UNAVAILABLE when Redis is down. */

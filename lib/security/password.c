@@ -219,6 +219,26 @@ static int try_lock(const int *fds, int n, int start, int *fd)
 	return 0;
 }
 
+/* limiter_own makes the fds this process's own. Opened before a fork, they share the
+ * parent's open files, so their locks would be the parent's: open our own. 0, or -1
+ * (the limiter is then unusable here; services_open refuses to start on it). */
+static int limiter_own(struct limiter *l)
+{
+	if (l->pid == getpid())
+		return 0;
+	limiter_close_fds(l);
+	return limiter_open_fds(l);
+}
+
+int password_limiter_check(int handle)
+{
+	if (handle < 0)
+		return ERR_OK;
+	if (handle >= LIMITER_MAX || !limiters[handle].used)
+		return ERR_INTERNAL;
+	return limiter_own(&limiters[handle]) == 0 ? ERR_OK : ERR_INTERNAL;
+}
+
 /* limiter_acquire takes a slot; *fd is the locked slot's fd (-1: no limiter). */
 static int limiter_acquire(int handle, int *fd)
 {
@@ -230,15 +250,8 @@ static int limiter_acquire(int handle, int *fd)
 	if (handle >= LIMITER_MAX || !limiters[handle].used)
 		return ERR_INTERNAL;
 	l = &limiters[handle];
-	/* Opened before a fork: the fds share the parent's open files, so their locks
-	 * would be the parent's. Open our own. */
-	if (l->pid != getpid()) {
-		limiter_close_fds(l);
-		if (limiter_open_fds(l) != 0) {
-			l->used = 0;
-			return ERR_INTERNAL;
-		}
-	}
+	if (limiter_own(l) != 0)
+		return ERR_INTERNAL;
 	int start = (int)(getpid() % l->n);
 
 	if (try_lock(l->fds, l->n, start, fd))
@@ -250,7 +263,7 @@ static int limiter_acquire(int handle, int *fd)
 	int ticket;
 
 	if (!try_lock(l->fds + l->n, l->n, start, &ticket))
-		return ERR_LIMITED;
+		return ERR_BUSY;
 	for (int poll = 0; poll < LIMITER_POLLS; poll++) {
 		struct timespec ts = {0, LIMITER_POLL_NS};
 
@@ -259,7 +272,7 @@ static int limiter_acquire(int handle, int *fd)
 			break;
 	}
 	flock(ticket, LOCK_UN);
-	return *fd >= 0 ? ERR_OK : ERR_LIMITED;
+	return *fd >= 0 ? ERR_OK : ERR_BUSY;
 }
 
 static void limiter_release(int fd)
@@ -322,6 +335,13 @@ static int parse_params(const char *enc, unsigned *v, unsigned *m, unsigned *t, 
 
 /* The dummy is a real hash of a random password with the current parameters, made on
  * first use (with a slot held), so verifying against it costs exactly a real verify. */
+static int ensure_dummy(void);
+
+int password_prepare(void)
+{
+	return ensure_dummy();
+}
+
 static int ensure_dummy(void)
 {
 	unsigned char pw[16], salt[PW_SALT_LEN];

@@ -6,7 +6,7 @@
  * flock()ed files in MEDRIN_RUN_DIR, released by the kernel if a worker dies. When every
  * slot is busy, as many workers as there are slots may wait up to ~1 s for one (each holds
  * a waiting ticket, also a flock()ed file); any other caller, and a waiter whose wait
- * runs out, gets ERR_LIMITED at once and the API answers 503 with Retry-After. So at most
+ * runs out, gets ERR_BUSY at once and the API answers 503 with Retry-After. So at most
  * twice MEDRIN_HASH_CONCURRENCY workers per host are ever busy with passwords, and a
  * login storm cannot starve every other endpoint.
  */
@@ -27,17 +27,24 @@ struct config;
  * then runs unlimited, and a warning is logged once). */
 int password_limiter_open(const struct config *cfg);
 void password_limiter_close(int handle);
+/* password_limiter_check makes an open limiter usable in the calling process (after a
+ * fork it reopens its own slot files). ERR_OK (also for -1, no limiter) or ERR_INTERNAL:
+ * then the caller must not serve (services_open fails the worker's start). */
+int password_limiter_check(int handle) MUSTCHECK;
+/* password_prepare builds the dummy hash password_verify(NULL) checks against (worker
+ * start), so the first unknown-address login costs one hash like every other. */
+int password_prepare(void) MUSTCHECK;
 
 /* password_policy checks length (8..128 bytes) and not-all-whitespace. Returns NULL when
  * acceptable or a static message for the 422 ("must be at least 8 characters"). */
 const char *password_policy(const char *pw);
 
-/* password_hash makes a new PHC string in the arena. ERR_LIMITED when no hashing slot
+/* password_hash makes a new PHC string in the arena. ERR_BUSY when no hashing slot
  * freed in time; ERR_INTERNAL on library failure. */
 int password_hash(int limiter, struct arena *a, const char *pw, char **out) MUSTCHECK;
 
 /* password_verify: ERR_OK when pw matches the PHC string, ERR_UNAUTHORIZED when not,
- * ERR_LIMITED as above. encoded NULL verifies against a fixed dummy hash with the same
+ * ERR_BUSY as above. encoded NULL verifies against a fixed dummy hash with the same
  * parameters and returns ERR_UNAUTHORIZED, so an unknown email costs what a wrong password
  * costs. */
 int password_verify(int limiter, const char *encoded, const char *pw) MUSTCHECK;

@@ -127,6 +127,16 @@ def redis_cli(*args):
     return p.stdout.strip()
 
 
+def cache_record(user):
+    """The user cache entry for a user object, in the record format of lib/base/record.h
+    (name=value lines; booleans as 1/0)."""
+    def text(v):
+        if isinstance(v, bool):
+            v = "1" if v else "0"
+        return str(v).replace("\\", "\\\\").replace("\n", "\\n")
+    return "".join("%s=%s\n" % (k, text(v)) for k, v in user.items())
+
+
 def users_with_email(email):
     return int(psql("SELECT count(*) FROM users WHERE email = '%s'" % email)[0][0])
 
@@ -467,7 +477,7 @@ class UserCacheTest(unittest.TestCase):
         self.assertTrue(0 < ttl <= 300, ttl)
         # The cached object is what the next request gets: mark it and see it come back.
         marked = dict(me, first_name="FromCache")
-        redis_cli("SET", key, json.dumps(marked), "EX", "300")
+        redis_cli("SET", key, cache_record(marked), "EX", "300")
         me2 = assert_json(call("GET", "/auth/me", headers=bearer(tok["access_token"])), 200)
         self.assertEqual(me2["first_name"], "FromCache")
         # A password reset changes the row (updated_at): the entry is dropped, and the

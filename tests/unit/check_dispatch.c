@@ -67,8 +67,34 @@ static int h_limited(struct api_req *r)
 static int h_limited_precise(struct api_req *r)
 {
 	calls++;
-	api_header(r, "Retry-After", "42");
-	return api_error(r, ERR_LIMITED);
+	r->ctx.why.retry_after = 42;   /* what a domain call leaves for api_outcome */
+	return api_outcome(r, ERR_LIMITED);
+}
+
+/* Domain outcomes: a wrong code (400, not 422, with attempts_remaining) and a saturated
+ * server (503 server_busy), told apart from a blocked caller (429). */
+static int h_otp_invalid(struct api_req *r)
+{
+	calls++;
+	ctx_fail(&r->ctx, ERR_INVALID, "otp_invalid", "The code is wrong");
+	r->ctx.why.attempts_remaining = 3;
+	return api_outcome(r, ERR_INVALID);
+}
+
+static int h_busy(struct api_req *r)
+{
+	calls++;
+	ctx_fail(&r->ctx, ERR_BUSY, "server_busy", "busy");
+	r->ctx.why.retry_after = 2;
+	return api_outcome(r, ERR_BUSY);
+}
+
+static int h_field_conflict(struct api_req *r)
+{
+	calls++;
+	ctx_fail(&r->ctx, ERR_CONFLICT, "email_taken", "taken");
+	r->ctx.why.field = "email";
+	return api_outcome(r, ERR_CONFLICT);
 }
 
 static int h_no_content(struct api_req *r)
@@ -91,6 +117,9 @@ static const struct route table[] = {
 	{ { "DELETE", "/t/gone" }, h_no_content, 0, 0, "t_gone" },
 	{ { "GET", "/t/limited" }, h_limited, 0, 0, "t_limited" },
 	{ { "GET", "/t/limited42" }, h_limited_precise, 0, 0, "t_limited42" },
+	{ { "GET", "/t/otp" }, h_otp_invalid, 0, 0, "t_otp" },
+	{ { "GET", "/t/busy" }, h_busy, 0, 0, "t_busy" },
+	{ { "GET", "/t/taken" }, h_field_conflict, 0, 0, "t_taken" },
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -314,7 +343,7 @@ START_TEST(test_test_route_gate)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&app, 0, sizeof(app));
 	app.cfg = &cfg;
-	app.hash_slots_fd = -1;
+	app.svc.hash_slots = -1;
 
 	run("GET", "/t/test", NULL, NULL);
 	assert_problem(404, "not_found");
@@ -382,6 +411,35 @@ START_TEST(test_limited_has_retry_after)
 }
 END_TEST
 
+/* api_outcome: the domain's outcome decides code, status, Retry-After and extensions. */
+START_TEST(test_outcome_mapping)
+{
+	json_object *v = NULL;
+
+	run("GET", "/t/otp", NULL, NULL);
+	assert_problem(400, "otp_invalid");
+	ck_assert_str_eq(member("detail"), "The code is wrong");
+	ck_assert(json_object_object_get_ex(parsed, "attempts_remaining", &v));
+	ck_assert_int_eq(json_object_get_int(v), 3);
+	ck_assert_ptr_null(header("Retry-After"));
+	json_object_put(parsed);
+	parsed = NULL;
+
+	run("GET", "/t/busy", NULL, NULL);
+	assert_problem(503, "server_busy");
+	ck_assert_str_eq(header("Retry-After"), "2");
+	ck_assert(!json_object_object_get_ex(parsed, "attempts_remaining", &v));
+	json_object_put(parsed);
+	parsed = NULL;
+
+	run("GET", "/t/taken", NULL, NULL);
+	assert_problem(409, "email_taken");
+	ck_assert(json_object_object_get_ex(parsed, "errors", &v));
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(
+	                     json_object_array_get_idx(v, 0), "field")), "email");
+}
+END_TEST
+
 START_TEST(test_head_and_no_content)
 {
 	/* HEAD runs the GET handler; the body stays for the transport's Content-Length
@@ -441,6 +499,7 @@ Suite *dispatch_suite(void)
 	tcase_add_test(tc, test_generic_problem_for_bare_status);
 	tcase_add_test(tc, test_api_error_mapping);
 	tcase_add_test(tc, test_limited_has_retry_after);
+	tcase_add_test(tc, test_outcome_mapping);
 	tcase_add_test(tc, test_head_and_no_content);
 	tcase_add_test(tc, test_api_invalid_codes);
 	suite_add_tcase(s, tc);

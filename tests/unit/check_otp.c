@@ -139,7 +139,7 @@ static struct rds *redis_open(void)
 	struct rds *r = rds_new(url, prefix, 2000);
 
 	ck_assert_ptr_nonnull(r);
-	otp_init(r);
+	ck_assert_int_eq(otp_init(r), ERR_OK);
 	return r;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "suites.h"
@@ -217,13 +218,13 @@ START_TEST(test_limiter_blocks_when_full)
 	char *h = NULL;
 	int64_t t0 = util_now_usec();
 
-	ck_assert_int_eq(password_hash(lim, a, "password-1", &h), ERR_LIMITED);
+	ck_assert_int_eq(password_hash(lim, a, "password-1", &h), ERR_BUSY);
 	ck_assert_ptr_null(h);
 	int64_t waited = util_now_usec() - t0;
 
 	ck_assert_int_ge(waited, 900000); /* polled for about a second */
 	ck_assert_int_lt(waited, 3000000);
-	ck_assert_int_eq(password_verify(lim, NULL, "password-1"), ERR_LIMITED);
+	ck_assert_int_eq(password_verify(lim, NULL, "password-1"), ERR_BUSY);
 
 	/* the child exits: the kernel releases its lock */
 	close(hold[1]);
@@ -273,7 +274,7 @@ START_TEST(test_limiter_inherited_by_child)
 		struct arena *a = arena_new(0);
 		char *h = NULL;
 
-		_exit(password_hash(lim, a, "password-1", &h) == ERR_LIMITED ? 0 : 1);
+		_exit(password_hash(lim, a, "password-1", &h) == ERR_BUSY ? 0 : 1);
 	}
 	int status;
 
@@ -282,6 +283,55 @@ START_TEST(test_limiter_inherited_by_child)
 	close(fd);
 	password_limiter_close(lim);
 	unlink(slot);
+	rmdir(dir);
+}
+END_TEST
+
+/* A limiter that cannot be reopened in a new process is reported by
+ * password_limiter_check (services_open then refuses to start the worker) instead of
+ * failing every later hash with an internal error. The child cannot open files: its
+ * descriptor limit is below the next free descriptor. */
+START_TEST(test_limiter_reopen_failure_is_reported)
+{
+	char dir[] = "/tmp/medrin-hash-XXXXXX";
+	char slot[96];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct config cfg = limiter_cfg(dir, 1);
+	int lim = password_limiter_open(&cfg);
+
+	ck_assert_int_ge(lim, 0);
+	ck_assert_int_eq(password_limiter_check(lim), ERR_OK);   /* ours already */
+	ck_assert_int_eq(password_limiter_check(-1), ERR_OK);    /* no limiter: nothing to do */
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int probe = open("/dev/null", O_RDONLY);
+		struct rlimit rl = { (rlim_t)probe, (rlim_t)probe };
+
+		if (probe < 0 || setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(2);
+		close(probe);
+		/* Descriptor numbers below the limit may still be free: use them up. */
+		while (open("/dev/null", O_RDONLY) >= 0)
+			;
+		_exit(password_limiter_check(lim) == ERR_INTERNAL ? 0 : 1);
+	}
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	password_limiter_close(lim);
+	snprintf(slot, sizeof(slot), "%s/hash-slot-0", dir);
+	unlink(slot);
+	for (int i = 0; i < 8; i++) {
+		snprintf(slot, sizeof(slot), "%s/hash-wait-%d", dir, i);
+		unlink(slot);
+		snprintf(slot, sizeof(slot), "%s/hash-slot-%d", dir, i);
+		unlink(slot);
+	}
 	rmdir(dir);
 }
 END_TEST
@@ -313,6 +363,7 @@ Suite *password_suite(void)
 	tcase_add_test(tc, test_policy_bounds);
 	tcase_add_test(tc, test_limiter_blocks_when_full);
 	tcase_add_test(tc, test_limiter_inherited_by_child);
+	tcase_add_test(tc, test_limiter_reopen_failure_is_reported);
 	tcase_add_test(tc, test_limiter_unusable_dir);
 	suite_add_tcase(s, tc);
 	return s;

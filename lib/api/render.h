@@ -1,0 +1,32 @@
+/* render.h - the one place each domain struct becomes JSON.
+ *
+ * REST handlers render with these, and the GraphQL executor will too, so an object looks
+ * the same whichever API serves it. Objects returned by the functions that take an arena
+ * are owned by it (put on reset); the *_member variants return a new, unowned object for
+ * adding to another one (the parent then owns it).
+ */
+#ifndef MEDRIN_RENDER_H
+#define MEDRIN_RENDER_H
+
+#include <json-c/json.h>
+#include "domain/accounts.h"
+
+struct arena;
+
+/* api.md's user object: id, email, first_name, last_name, role, account_type,
+ * email_verified, login_otp, created_at, updated_at. Never the password hash. */
+json_object *render_user(struct arena *a, const struct user *u);
+json_object *render_user_member(const struct user *u);
+
+/* The token response: access_token, refresh_token, token_type "Bearer", expires_in, user. */
+json_object *render_signin(struct arena *a, const struct accounts_signin *s);
+
+/* {"items":[{id, created_at, last_used_at, user_agent, ip, current}], "next_cursor"}:
+ * current marks current_sid (may be NULL). */
+json_object *render_sessions(struct arena *a, const struct accounts_sessions_page *p,
+                             const char *current_sid);
+
+/* {"message": text} plus "attempts_remaining" when attempts >= 0. */
+json_object *render_message(struct arena *a, const char *text, int attempts);
+
+#endif
