@@ -493,11 +493,65 @@ start_worker() {
 	local bin=$BUILD/worker/medrin-worker pid
 	if [ ! -x "$bin" ]; then warn "medrin-worker is not built ($bin): not started"; return 0; fi
 	if pid=$(svc_pid worker medrin-worker); then say "worker: already running (pid $pid)"; return 0; fi
-	launch worker "$STATE/log/worker.log" "$bin"
-	sleep 0.5
-	svc_pid worker medrin-worker >/dev/null ||
-		{ log_tail "$STATE/log/worker.log"; die "medrin-worker exited (log: $STATE/log/worker.log)"; }
-	say "worker: running (pid $(head -n1 "$(pidfile worker)"))"
+	# Up means what it means under systemd (Type=notify): READY=1 on NOTIFY_SOCKET, sent
+	# once the worker has LISTENed and looked at the queue. notify_wait listens for it.
+	local sock=$STATE/run/worker.notify npid rc=0 log=$STATE/log/worker.log
+	rm -f "$sock" "$(pidfile worker)"
+	notify_wait "$sock" "$(pidfile worker)" 30 &
+	npid=$!
+	if ! wait_for 10 test -S "$sock"; then
+		kill "$npid" 2>/dev/null || true
+		wait "$npid" 2>/dev/null || true
+		die "worker: cannot listen on $sock for its READY=1"
+	fi
+	NOTIFY_SOCKET=$sock launch worker "$log" "$bin"
+	wait "$npid" || rc=$?
+	rm -f "$sock"
+	case $rc in
+	0) ;;
+	1) log_tail "$log"; die "medrin-worker exited (log: $log)" ;;
+	*) log_tail "$log"; die "medrin-worker sent no READY=1 within 30s (log: $log)" ;;
+	esac
+	say "worker: ready (pid $(head -n1 "$(pidfile worker)"))"
+}
+
+# notify_wait SOCKET PIDFILE SECONDS: binds the unix datagram SOCKET (sd_notify's
+# NOTIFY_SOCKET) and waits for a READY=1 datagram. Exit status 0 on READY=1, 1 when the
+# process named in PIDFILE has exited (or is a zombie) first, 2 when SECONDS pass.
+notify_wait() {
+	python3 - "$@" <<'EOF'
+import os, socket, sys, time
+path, pidfile, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+s.settimeout(0.1)
+deadline = time.monotonic() + secs
+
+
+def gone():
+    try:
+        with open(pidfile) as f:
+            pid = f.read().split()[0]
+    except (OSError, IndexError):
+        return False  # not launched yet
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+while time.monotonic() < deadline:
+    try:
+        msg = s.recv(4096)
+    except socket.timeout:
+        if gone():
+            sys.exit(1)
+        continue
+    if b"READY=1" in msg.split(b"\n"):
+        sys.exit(0)
+sys.exit(2)
+EOF
 }
 
 stop_worker() {

@@ -510,6 +510,39 @@ def pool_count():
     return len(pool_urls())
 
 
+def pool_env_file(pool=1):
+    """$STATE/fcgi-N.env: pool N's MEDRIN_ENV_FILE, which its master re-reads on SIGHUP."""
+    return os.path.join(state_dir(), "fcgi-%d.env" % pool)
+
+
+def reload_pool(pool, content, timeout=20):
+    """Writes content into pool N's env file, sends its master SIGHUP and waits until every
+    worker has been replaced, so each later request to that pool sees the new settings.
+    Returns the file's previous content. The master applies the file with setenv: a key
+    the file stops naming keeps its last value, so undo a setting by writing the old value
+    explicitly (then put the old content back with write_pool_env)."""
+    master = master_pid(pool)
+    if not master:
+        raise HarnessError("no master pid for pool %d" % pool)
+    path = pool_env_file(pool)
+    with open(path) as f:
+        old = f.read()
+    before = set(children(master))
+    write_pool_env(pool, content)
+    signal_pid(master, signal.SIGHUP)
+    wait_until(lambda: children(master) and not (set(children(master)) & before), timeout,
+               0.05, "pool %d did not replace its workers after SIGHUP" % pool)
+    return old
+
+
+def write_pool_env(pool, content):
+    """Replaces pool N's env file without reloading (it is read at the next SIGHUP)."""
+    path = pool_env_file(pool)
+    with open(path + ".tmp", "w") as f:
+        f.write(content)
+    os.replace(path + ".tmp", path)
+
+
 def current_syscall(pid):
     """The number of the system call pid is blocked in (from /proc/PID/syscall), or None."""
     try:

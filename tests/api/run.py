@@ -8,6 +8,10 @@ NAME keeps tests whose id (module.Class.test) starts with or contains NAME
 or a substring when it has no wildcard); both may be repeated. Every failure is printed
 with its traceback; the last line is always "N passed, N failed" (", N skipped" follows
 when tests were skipped). Exit status 1 on any failure or error, 2 when nothing matched.
+
+MEDRIN_NO_SKIPS=1 (script/test sets it): a skipped test counts as failed, and its reason
+is printed with it; the stack script/test starts provides everything every test needs, so
+a skip there means a test that ran nothing.
 """
 
 import argparse
@@ -46,6 +50,8 @@ class Result(unittest.TextTestResult):
         super().__init__(*a, **kw)
         self.failed_ids = set()
         self.skipped_ids = set()
+        self.passed_ids = set()
+        self.skip_reasons = {}
         self._started = {}
 
     def startTest(self, test):
@@ -72,9 +78,19 @@ class Result(unittest.TextTestResult):
         super().addUnexpectedSuccess(test)
         self._mark_failed(test)
 
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed_ids.add(test.id())
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self.passed_ids.add(test.id())
+
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
+        # test may be a stand-in for a skipping setUpClass / setUpModule (its id says so)
         self.skipped_ids.add(test.id())
+        self.skip_reasons[test.id()] = reason
 
 
 def main(argv):
@@ -110,14 +126,27 @@ def main(argv):
     result = runner.run(unittest.TestSuite(tests))
     elapsed = time.monotonic() - started
 
-    ran = result.testsRun
-    failed = len(result.failed_ids)
-    skipped = len(result.skipped_ids - result.failed_ids)
-    passed = ran - failed - skipped
-    if result.failed_ids:
+    no_skips = os.environ.get("MEDRIN_NO_SKIPS", "") == "1"
+    skipped_ids = result.skipped_ids - result.failed_ids
+    failed_ids = set(result.failed_ids)
+    if no_skips:
+        failed_ids |= skipped_ids
+        skipped_ids = set()
+    passed = len(result.passed_ids - failed_ids - skipped_ids)
+    failed = len(failed_ids)
+    skipped = len(skipped_ids)
+    if failed_ids:
         print("failed tests:")
-        for tid in sorted(result.failed_ids):
-            print("  " + tid)
+        for tid in sorted(failed_ids):
+            if tid in result.skip_reasons and tid not in result.failed_ids:
+                print("  %s  (skipped, counted as failed by MEDRIN_NO_SKIPS=1: %s)"
+                      % (tid, result.skip_reasons[tid]))
+            else:
+                print("  " + tid)
+    if skipped_ids:
+        print("skipped tests:")
+        for tid in sorted(skipped_ids):
+            print("  %s  (%s)" % (tid, result.skip_reasons[tid]))
     print("(%.1fs)" % elapsed)
     line = "%d passed, %d failed" % (passed, failed)
     if skipped:

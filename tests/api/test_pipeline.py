@@ -69,9 +69,33 @@ class RoutingTest(unittest.TestCase):
                     assert_problem(r, r.status)
 
     def test_test_routes_hidden_when_disabled(self):
-        if harness.have_test_routes():
-            self.skipTest("test routes are on in this stack")
-        assert_problem(call("POST", ECHO, body={"name": "x"}), 404, "not_found")
+        """With MEDRIN_TEST_ROUTES=0 every /_test/ route is a 404 like any unknown path
+        (not a 405 that would reveal it). The test stack runs with them on, so pool 1 is
+        reloaded with MEDRIN_TEST_ROUTES=0 in its env file (SIGHUP re-reads it), checked
+        through its own URL, and reloaded back."""
+        base = harness.pool_urls()[0]
+        on = harness.env_get("MEDRIN_TEST_ROUTES", "0")
+
+        def hidden():
+            assert_problem(call("POST", ECHO, body={"name": "x"}, base=base), 404, "not_found")
+            assert_problem(call("GET", ECHO, base=base), 404, "not_found")
+            assert_problem(call("GET", "/api/v1/_test/sleep?ms=1", base=base), 404,
+                           "not_found")
+
+        if not harness.have_test_routes():
+            hidden()
+            return
+        assert_json(call("POST", ECHO, body={"name": "x"}, base=base), 200)
+        old = harness.reload_pool(1, "MEDRIN_TEST_ROUTES=0\n")
+        try:
+            hidden()
+            # the other pools were not reloaded and still have them
+            for other in harness.pool_urls()[1:]:
+                assert_json(call("POST", ECHO, body={"name": "x"}, base=other), 200)
+        finally:
+            harness.reload_pool(1, "MEDRIN_TEST_ROUTES=%s\n" % on)
+            harness.write_pool_env(1, old)
+        assert_json(call("POST", ECHO, body={"name": "x"}, base=base), 200)
 
 
 class EchoTest(unittest.TestCase):
