@@ -2,18 +2,22 @@
  *
  *   medrin-worker [--once]
  *
- * Loop: claim a due task (FOR UPDATE SKIP LOCKED, 60 s lease), run it by kind, record
+ * Loop: claim a due task (FOR UPDATE SKIP LOCKED, with the lease of its kind), look the
+ * kind up in the kind table and run it while a heartbeat thread renews the lease, record
  * success or failure (with back-off), repeat; when nothing is due, wait on a LISTEN
  * connection until NOTIFY medrin_tasks, the next task's due time, or
  * MEDRIN_WORKER_POLL_SECONDS, whichever is first. Any number of workers may run.
  * SIGTERM/SIGINT: the current task finishes, then exit 0. --once: run what is due, exit.
  *
  * Signals are blocked except while waiting (ppoll), so a stop request is never lost
- * between "check the flag" and "sleep", and never interrupts a task half-way.
+ * between "check the flag" and "sleep", and never interrupts a task half-way. The
+ * heartbeat thread inherits the blocked mask and never takes a signal.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +39,11 @@
 #include "store/db.h"
 #include "smtp.h"
 
-#define LEASE_SECONDS 60
 #define BACKOFF_MAX_SECONDS 30
+#define RUN_ERRBUF_SIZE 256
+#define TEST_SLEEP_MAX_MS 30000
+
+_Static_assert(RUN_ERRBUF_SIZE >= SMTP_ERRBUF_SIZE, "smtp_send writes SMTP_ERRBUF_SIZE bytes");
 
 static volatile sig_atomic_t stop_requested;
 
@@ -154,6 +161,179 @@ static int listen_drain(PGconn *conn)
 	return seen;
 }
 
+/* ------------------------------------------------------------------ heartbeat */
+
+/* While a task runs, a thread renews its lease every lease/3 (tasks_renew) on its own
+ * PostgreSQL connection: a libpq connection is never used by two threads, and the main
+ * one is busy with nothing while the task runs anyway, but a kind may use it later. One
+ * thread per task; the connection is opened on the first renewal and kept. When a
+ * renewal finds the claim gone (ERR_CONFLICT: the lease ran out and another worker
+ * re-claimed the task, or an operator changed the row), `lost` is set: the kind may stop
+ * early (run_lost) and the worker records no outcome. A renewal that fails otherwise
+ * (database down) is retried every second; the claim is only known lost on a conflict. */
+struct heartbeat {
+	struct db *db;
+	struct arena *a;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	pthread_t thread;
+	const struct task *t;
+	int stop;           /* under mu */
+	atomic_int lost;
+	atomic_int renewals; /* successful, for the log line at the end */
+};
+
+static void mono_add_ms(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static int mono_before(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec < deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec);
+}
+
+/* hb_interval_ms: a third of the lease, so two renewals in a row may fail (or be late)
+ * before the lease runs out. */
+static long hb_interval_ms(int lease_seconds)
+{
+	long ms = (long)lease_seconds * 1000 / 3;
+
+	return ms < 200 ? 200 : ms;
+}
+
+static void *hb_main(void *arg)
+{
+	struct heartbeat *hb = arg;
+	const struct task *t = hb->t;
+	long interval = hb_interval_ms(t->lease_seconds);
+	struct timespec next;
+	int rc;
+
+	mono_add_ms(&next, interval);
+	pthread_mutex_lock(&hb->mu);
+	while (!hb->stop) {
+		if (mono_before(&next)) {
+			pthread_cond_timedwait(&hb->cv, &hb->mu, &next);
+			continue;
+		}
+		pthread_mutex_unlock(&hb->mu);
+		rc = tasks_renew(hb->db, hb->a, t, t->lease_seconds);
+		arena_reset(hb->a);
+		pthread_mutex_lock(&hb->mu);
+		if (rc == ERR_CONFLICT) {
+			atomic_store(&hb->lost, 1);
+			log_warn("task %s (%s): lease lost (another worker took it over, or the row "
+			         "changed); stopping the heartbeat",
+			         t->id, t->kind);
+			break;
+		}
+		if (rc == ERR_OK) {
+			atomic_fetch_add(&hb->renewals, 1);
+			log_debug("task %s (%s): lease renewed for %d s", t->id, t->kind,
+			          t->lease_seconds);
+			mono_add_ms(&next, interval);
+		} else {
+			log_warn("task %s (%s): lease renewal failed (%s); retrying", t->id, t->kind,
+			         err_name(rc));
+			mono_add_ms(&next, interval < 1000 ? interval : 1000);
+		}
+	}
+	pthread_mutex_unlock(&hb->mu);
+	return NULL;
+}
+
+static int hb_init(struct heartbeat *hb, const struct config *cfg)
+{
+	pthread_condattr_t ca;
+
+	memset(hb, 0, sizeof(*hb));
+	if (pthread_condattr_init(&ca) != 0)
+		return ERR_INTERNAL;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&hb->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return ERR_INTERNAL;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&hb->mu, NULL);
+	hb->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s);
+	tasks_register(hb->db);
+	hb->a = arena_new(0);
+	return ERR_OK;
+}
+
+static void hb_free(struct heartbeat *hb)
+{
+	if (hb->a == NULL)
+		return;
+	arena_free(hb->a);
+	db_free(hb->db);
+	pthread_cond_destroy(&hb->cv);
+	pthread_mutex_destroy(&hb->mu);
+}
+
+/* hb_start begins renewing t's lease (t must outlive hb_stop). */
+static int hb_start(struct heartbeat *hb, const struct task *t)
+{
+	int e;
+
+	hb->t = t;
+	hb->stop = 0;
+	atomic_store(&hb->lost, 0);
+	atomic_store(&hb->renewals, 0);
+	e = pthread_create(&hb->thread, NULL, hb_main, hb);
+	if (e != 0) {
+		log_error("task %s: cannot start the heartbeat thread: %s", t->id, strerror(e));
+		return ERR_UNAVAILABLE;
+	}
+	return ERR_OK;
+}
+
+/* hb_stop ends the heartbeat (waiting for a renewal in flight). Returns 1 when the claim
+ * was lost. */
+static int hb_stop(struct heartbeat *hb)
+{
+	pthread_mutex_lock(&hb->mu);
+	hb->stop = 1;
+	pthread_cond_signal(&hb->cv);
+	pthread_mutex_unlock(&hb->mu);
+	pthread_join(hb->thread, NULL);
+	hb->t = NULL;
+	return atomic_load(&hb->lost);
+}
+
+/* ------------------------------------------------------------------ the kinds */
+
+/* What a kind's run function gets. It returns ERR_OK (success; result may be set),
+ * ERR_INVALID (failed for good: no retry) or another error (retry with back-off), with
+ * a short message safe to store and log in err (never a secret, a body or a URL). */
+struct run {
+	const struct config *cfg;
+	struct arena *a;
+	const struct task *t;
+	struct heartbeat *hb;
+	json_object *result; /* owned by run_one once set */
+	char err[RUN_ERRBUF_SIZE];
+};
+
+/* run_lost: the claim is gone; a long kind should check this now and then and give up
+ * (nothing it returns is recorded any more). */
+static int run_lost(const struct run *r)
+{
+	return atomic_load(&r->hb->lost);
+}
+
 static const char *payload_str(json_object *payload, const char *key)
 {
 	json_object *v;
@@ -164,26 +344,113 @@ static const char *payload_str(json_object *payload, const char *key)
 	return json_object_get_string(v);
 }
 
-/* run_mail sends a "mail" task. Returns 0, or the smtp_send error with errbuf set. */
-static int run_mail(const struct config *cfg, struct arena *a, const struct task *t,
-                    json_object **result, char *errbuf)
+/* run_mail sends a "mail" task ({"to","subject","body"}). */
+static int run_mail(struct run *r)
 {
-	const char *to = payload_str(t->payload, "to");
-	const char *subject = payload_str(t->payload, "subject");
-	const char *body = payload_str(t->payload, "body");
+	const char *to = payload_str(r->t->payload, "to");
+	const char *subject = payload_str(r->t->payload, "subject");
+	const char *body = payload_str(r->t->payload, "body");
 	int rc;
 
 	if (to == NULL || subject == NULL || body == NULL) {
-		snprintf(errbuf, SMTP_ERRBUF_SIZE, "mail payload needs string to, subject, body");
+		snprintf(r->err, sizeof(r->err), "mail payload needs string to, subject, body");
 		return ERR_INVALID;
 	}
-	rc = smtp_send(cfg, to, subject, body, errbuf);
+	rc = smtp_send(r->cfg, to, subject, body, r->err);
 	if (rc == ERR_OK) {
-		*result = json_object_new_object();
-		json_object_object_add(*result, "sent_at",
-		                       json_object_new_string(util_rfc3339(a, time(NULL))));
+		r->result = json_object_new_object();
+		json_object_object_add(r->result, "sent_at",
+		                       json_object_new_string(util_rfc3339(r->a, time(NULL))));
 	}
 	return rc;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* run_test_sleep ({"ms": 0..30000}) sleeps, giving up early when the claim is lost: the
+ * long-running task of tests/api/test_tasks.py. Test stacks only (MEDRIN_TEST_ROUTES=1,
+ * which config_load refuses in production); elsewhere the kind is unknown. The result
+ * says who ran it: {"pid","attempt","started_ms" (wall clock), "slept_ms"}. */
+static int run_test_sleep(struct run *r)
+{
+	json_object *v;
+	int64_t ms, t0 = util_now_usec(), started = wall_ms(), slept;
+
+	if (!json_object_object_get_ex(r->t->payload, "ms", &v) ||
+	    !json_object_is_type(v, json_type_int) || (ms = json_object_get_int64(v)) < 0 ||
+	    ms > TEST_SLEEP_MAX_MS) {
+		snprintf(r->err, sizeof(r->err), "test_sleep payload needs ms, 0..%d",
+		         TEST_SLEEP_MAX_MS);
+		return ERR_INVALID;
+	}
+	while ((slept = (util_now_usec() - t0) / 1000) < ms) {
+		struct timespec ts = {0, 20 * 1000000L};
+
+		if (run_lost(r)) {
+			snprintf(r->err, sizeof(r->err), "lease lost after %lld ms", (long long)slept);
+			return ERR_UNAVAILABLE;
+		}
+		nanosleep(&ts, NULL);
+	}
+	r->result = json_object_new_object();
+	json_object_object_add(r->result, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(r->result, "attempt", json_object_new_int(r->t->attempts));
+	json_object_object_add(r->result, "started_ms", json_object_new_int64(started));
+	json_object_object_add(r->result, "slept_ms", json_object_new_int64(slept));
+	return ERR_OK;
+}
+
+/* The kind table. To add a kind: write its run function (above) and add a row; nothing
+ * else changes (claim, lease, heartbeat, retries and recording are shared). The lease
+ * only bounds how long a dead worker keeps a task (it is renewed every lease/3 while the
+ * task runs), so it can stay short even for long kinds; max_attempts is applied when a
+ * task is claimed (tasks_claim). Names: [a-z0-9_-]+.
+ * Next: reminder (mail-like, 60 s, 8), compile (PDF, 120 s, 3), rating (LLM, 120 s, 5). */
+struct kind {
+	struct task_policy policy; /* kind, lease_seconds, max_attempts */
+	int (*run)(struct run *r);
+	int test_only;             /* only with MEDRIN_TEST_ROUTES=1 (never in production) */
+};
+
+static const struct kind kind_table[] = {
+    {{"mail", 60, 8}, run_mail, 0},
+    {{"test_sleep", 3, 3}, run_test_sleep, 1},
+};
+
+#define KIND_COUNT (sizeof(kind_table) / sizeof(kind_table[0]))
+
+/* The kinds this process runs (test-only ones left out unless enabled), and the same as
+ * the policy array tasks_claim takes. */
+struct kinds {
+	const struct kind *k[KIND_COUNT];
+	struct task_policy policy[KIND_COUNT];
+	size_t n;
+};
+
+static void kinds_init(struct kinds *ks, const struct config *cfg)
+{
+	ks->n = 0;
+	for (size_t i = 0; i < KIND_COUNT; i++) {
+		if (kind_table[i].test_only && !(cfg->test_routes && cfg->dev_mode))
+			continue;
+		ks->k[ks->n] = &kind_table[i];
+		ks->policy[ks->n] = kind_table[i].policy;
+		ks->n++;
+	}
+}
+
+static const struct kind *kinds_find(const struct kinds *ks, const char *kind)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcmp(ks->k[i]->policy.kind, kind) == 0)
+			return ks->k[i];
+	return NULL;
 }
 
 static void json_put(void *p)
@@ -191,51 +458,74 @@ static void json_put(void *p)
 	json_object_put(p);
 }
 
+/* ------------------------------------------------------------------ the loop */
+
 /* run_one claims and runs one task. Returns ERR_OK when one ran (whatever its outcome),
  * ERR_NOT_FOUND when none is due, ERR_UNAVAILABLE (or another error) when the database
  * failed. */
-static int run_one(const struct config *cfg, struct db *db, struct arena *a)
+static int run_one(const struct config *cfg, const struct kinds *ks, struct heartbeat *hb,
+                   struct db *db, struct arena *a)
 {
-	char errbuf[SMTP_ERRBUF_SIZE] = "";
-	json_object *result = NULL;
+	struct run r;
+	const struct kind *k;
 	struct task t;
 	int64_t t0;
 	int rc, outcome;
 
-	rc = tasks_claim(db, a, LEASE_SECONDS, &t);
+	rc = tasks_claim(db, a, ks->policy, ks->n, &t);
 	if (rc)
 		return rc;
 	t0 = util_now_usec();
-	log_info("task %s (%s) attempt %d/%d started", t.id, t.kind, t.attempts, t.max_attempts);
+	log_info("task %s (%s) attempt %d/%d started (lease %d s)", t.id, t.kind, t.attempts,
+	         t.max_attempts, t.lease_seconds);
+	memset(&r, 0, sizeof(r));
+	r.cfg = cfg;
+	r.a = a;
+	r.t = &t;
+	r.hb = hb;
+	k = kinds_find(ks, t.kind);
 
 	if (t.attempts > t.max_attempts) {
 		/* Only a task whose lease ran out again and again gets here: a worker died on
 		 * it every time. Do not run it once more. */
-		snprintf(errbuf, sizeof(errbuf), "lease expired on every attempt");
+		snprintf(r.err, sizeof(r.err), "lease expired on every attempt");
+		outcome = ERR_INVALID;
+	} else if (k == NULL) {
+		/* The kind is stored as given; error_cut (tasks.c) cleans what is stored, and
+		 * log lines escape it. */
+		snprintf(r.err, sizeof(r.err), "unknown task kind '%.64s' (not in this worker's "
+		         "kind table)", t.kind);
 		outcome = ERR_INVALID;
 	} else if (t.payload == NULL || !json_object_is_type(t.payload, json_type_object)) {
-		snprintf(errbuf, sizeof(errbuf), "payload is not a JSON object");
+		snprintf(r.err, sizeof(r.err), "payload is not a JSON object");
 		outcome = ERR_INVALID;
-	} else if (strcmp(t.kind, "mail") == 0) {
-		outcome = run_mail(cfg, a, &t, &result, errbuf);
-		arena_defer(a, json_put, result);
+	} else if (hb_start(hb, &t) != ERR_OK) {
+		/* Never run without a heartbeat: a long task would be run twice. */
+		snprintf(r.err, sizeof(r.err), "cannot start the lease heartbeat");
+		outcome = ERR_UNAVAILABLE;
 	} else {
-		snprintf(errbuf, sizeof(errbuf), "unknown task kind");
-		outcome = ERR_INVALID;
+		outcome = k->run(&r);
+		arena_defer(a, json_put, r.result);
+		if (hb_stop(hb)) {
+			log_warn("task %s (%s) attempt %d: lease lost while running; outcome not "
+			         "recorded (the new owner records it)",
+			         t.id, t.kind, t.attempts);
+			return ERR_OK;
+		}
 	}
 
 	if (outcome == ERR_OK)
-		rc = tasks_succeed(db, a, &t, result);
+		rc = tasks_succeed(db, a, &t, r.result);
 	else if (outcome == ERR_INVALID)
-		rc = tasks_fail_permanently(db, a, &t, errbuf);
+		rc = tasks_fail_permanently(db, a, &t, r.err);
 	else
-		rc = tasks_fail(db, a, &t, errbuf);
+		rc = tasks_fail(db, a, &t, r.err);
 
 	if (outcome == ERR_OK)
 		log_info("task %s (%s) succeeded in %lld ms", t.id, t.kind,
 		         (long long)((util_now_usec() - t0) / 1000));
 	else
-		log_warn("task %s (%s) attempt %d: %s", t.id, t.kind, t.attempts, errbuf);
+		log_warn("task %s (%s) attempt %d: %s", t.id, t.kind, t.attempts, r.err);
 	if (rc == ERR_CONFLICT) {
 		log_warn("task %s: lease lost to another worker; outcome not recorded", t.id);
 		rc = ERR_OK;
@@ -258,6 +548,8 @@ int main(int argc, char **argv)
 	struct buf errs;
 	struct db *db = NULL;
 	struct arena *a = NULL;
+	struct heartbeat hb = {0};
+	struct kinds ks;
 	PGconn *lconn = NULL;
 	sigset_t block, waitmask;
 	struct sigaction sa;
@@ -310,11 +602,27 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* After the signal mask: the heartbeat threads inherit it. */
+	if (hb_init(&hb, &cfg) != ERR_OK) {
+		log_error("heartbeat initialisation failed");
+		exit_code = 1;
+		goto out;
+	}
+	kinds_init(&ks, &cfg);
 	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s);
 	tasks_register(db);
 	a = arena_new(0);
-	log_info("started (%s, poll %d s, lease %d s)", once ? "once" : "loop",
-	         cfg.worker_poll_seconds, LEASE_SECONDS);
+	{
+		char *names = arena_strdup(a, "");
+
+		for (size_t i = 0; i < ks.n; i++)
+			names = arena_printf(a, "%s%s%s (lease %d s, %d attempts)", names,
+			                     i ? ", " : "", ks.policy[i].kind,
+			                     ks.policy[i].lease_seconds, ks.policy[i].max_attempts);
+		log_info("started (%s, poll %d s; kinds: %s)", once ? "once" : "loop",
+		         cfg.worker_poll_seconds, names);
+		arena_reset(a);
+	}
 
 	while (!stop_requested) {
 		double wait = cfg.worker_poll_seconds > 0 ? cfg.worker_poll_seconds : 5;
@@ -336,7 +644,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		do {
-			rc = run_one(&cfg, db, a);
+			rc = run_one(&cfg, &ks, &hb, db, a);
 			arena_reset(a);
 		} while (rc == ERR_OK && !stop_pending());
 		if (rc != ERR_NOT_FOUND && rc != ERR_OK)
@@ -380,6 +688,7 @@ out:
 		arena_free(a);
 	if (db != NULL)
 		db_free(db);
+	hb_free(&hb);
 	if (curl_ok)
 		curl_global_cleanup();
 	if (cfg_loaded)

@@ -4,6 +4,8 @@
  * (succeed/fail) are guarded by "status = 'running' AND attempts = <the claim's>": when
  * a lease ran out and another worker took the task over, the old worker's late update
  * matches no row and is reported as ERR_CONFLICT instead of clobbering the new claim.
+ * The heartbeat (tasks_renew) is guarded the same way, so a worker learns it lost its
+ * claim while the task still runs.
  */
 #include "domain/tasks.h"
 
@@ -23,15 +25,31 @@ static const struct db_stmt tasks_stmts[] = {
      "VALUES ($1::text, $2::uuid, $3::jsonb) RETURNING id) "
      "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
      3},
+    /* $1/$2/$3: the claimant's kind table as parallel arrays (kind, lease seconds,
+     * max attempts); $4: the lease of a kind not in it. */
     {"tasks_claim",
-     "UPDATE tasks SET status = 'running', attempts = attempts + 1, "
-     "locked_until = now() + make_interval(secs => $1::int), updated_at = now() "
-     "WHERE id = (SELECT id FROM tasks "
+     "WITH k AS (SELECT * FROM unnest($1::text[], $2::int[], $3::int[]) "
+     "AS k(kind, lease, max_attempts)), "
+     "c AS (SELECT t.id, k.lease, k.max_attempts FROM tasks t LEFT JOIN k ON k.kind = t.kind "
+     "WHERE t.id = (SELECT id FROM tasks "
      "WHERE (status = 'queued' AND run_at <= now()) "
      "OR (status = 'running' AND locked_until < now()) "
-     "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-     "RETURNING id, kind, payload::text, attempts, max_attempts",
-     1},
+     "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED)) "
+     "UPDATE tasks SET status = 'running', attempts = tasks.attempts + 1, "
+     "max_attempts = coalesce(c.max_attempts, tasks.max_attempts), "
+     "locked_until = now() + make_interval(secs => coalesce(c.lease, $4::int)), "
+     "updated_at = now() "
+     "FROM c WHERE tasks.id = c.id "
+     "RETURNING tasks.id, tasks.kind, tasks.payload::text, tasks.attempts, "
+     "tasks.max_attempts, coalesce(c.lease, $4::int)",
+     4},
+    /* The heartbeat: only while the row is still this claim's. */
+    {"tasks_renew",
+     "UPDATE tasks SET locked_until = now() + make_interval(secs => $3::int), "
+     "updated_at = now() "
+     "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
+     "RETURNING id",
+     3},
     /* Mail bodies carry one-time codes: once delivered they are not kept. */
     {"tasks_succeed",
      "UPDATE tasks SET status = 'succeeded', result = $3::jsonb, error = NULL, "
@@ -115,18 +133,72 @@ out:
 	return rc;
 }
 
-int tasks_claim(struct db *db, struct arena *a, int lease_seconds, struct task *out)
+/* kind_ok: the kinds of a table go into a text[] literal; keep them to plain names. */
+static int kind_ok(const char *k)
+{
+	if (k == NULL || *k == '\0')
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+			return 0;
+	return 1;
+}
+
+/* policy_arrays renders the table as three array literals: {"mail","x"}, {60,10}, ... */
+static int policy_arrays(struct arena *a, const struct task_policy *kinds, size_t n,
+                         const char **names, const char **leases, const char **maxes)
+{
+	size_t cap = 3;
+	char *pn, *pl, *pm;
+	size_t on = 0, ol = 0, om = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!kind_ok(kinds[i].kind) || kinds[i].lease_seconds <= 0 ||
+		    kinds[i].lease_seconds > TASKS_MAX_LEASE_SECONDS || kinds[i].max_attempts <= 0)
+			return ERR_INVALID;
+		cap += strlen(kinds[i].kind) + 3;
+	}
+	/* Numbers: at most 10 digits and a comma each. */
+	pn = arena_alloc(a, cap);
+	pl = arena_alloc(a, 12 * n + 3);
+	pm = arena_alloc(a, 12 * n + 3);
+	pn[on++] = '{';
+	pl[ol++] = '{';
+	pm[om++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		on += (size_t)sprintf(pn + on, "%s\"%s\"", i ? "," : "", kinds[i].kind);
+		ol += (size_t)sprintf(pl + ol, "%s%d", i ? "," : "", kinds[i].lease_seconds);
+		om += (size_t)sprintf(pm + om, "%s%d", i ? "," : "", kinds[i].max_attempts);
+	}
+	memcpy(pn + on, "}", 2);
+	memcpy(pl + ol, "}", 2);
+	memcpy(pm + om, "}", 2);
+	*names = pn;
+	*leases = pl;
+	*maxes = pm;
+	return ERR_OK;
+}
+
+int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds, size_t nkinds,
+                struct task *out)
 {
 	PGresult *res = NULL;
-	char lease[16];
-	const char *params[1] = {lease};
+	char deflease[16];
+	const char *params[4];
 	json_object *payload;
 	const char *v;
 	long n;
 	int rc;
 
-	snprintf(lease, sizeof(lease), "%d", lease_seconds > 0 ? lease_seconds : 60);
-	rc = db_exec(db, a, "tasks_claim", 1, params, &res);
+	rc = policy_arrays(a, kinds, kinds != NULL ? nkinds : 0, &params[0], &params[1],
+	                   &params[2]);
+	if (rc) {
+		log_error("tasks_claim: invalid kind table");
+		goto out;
+	}
+	snprintf(deflease, sizeof(deflease), "%d", TASKS_DEFAULT_LEASE_SECONDS);
+	params[3] = deflease;
+	rc = db_exec(db, a, "tasks_claim", 4, params, &res);
 	if (rc)
 		goto out;
 	if (db_rows(res) == 0) {
@@ -146,7 +218,30 @@ int tasks_claim(struct db *db, struct arena *a, int lease_seconds, struct task *
 	out->attempts = (int)n;
 	n = strtol(db_value(res, 0, 4), NULL, 10);
 	out->max_attempts = (int)n;
+	n = strtol(db_value(res, 0, 5), NULL, 10);
+	out->lease_seconds = (int)n;
 out:
+	return rc;
+}
+
+int tasks_renew(struct db *db, struct arena *a, const struct task *t, int lease_seconds)
+{
+	PGresult *res = NULL;
+	char attempts[16], lease[16];
+	const char *params[3];
+	int rc;
+
+	if (t == NULL || t->id == NULL || lease_seconds <= 0 ||
+	    lease_seconds > TASKS_MAX_LEASE_SECONDS)
+		return ERR_INVALID;
+	snprintf(attempts, sizeof(attempts), "%d", t->attempts);
+	snprintf(lease, sizeof(lease), "%d", lease_seconds);
+	params[0] = t->id;
+	params[1] = attempts;
+	params[2] = lease;
+	rc = db_exec(db, a, "tasks_renew", 3, params, &res);
+	if (rc == ERR_OK && db_rows(res) == 0)
+		rc = ERR_CONFLICT;
 	return rc;
 }
 

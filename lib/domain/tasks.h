@@ -2,14 +2,15 @@
  *
  * A request enqueues inside its own transaction (or alone: one INSERT is atomic) before it
  * answers, so accepted work is never lost. medrin-worker claims with FOR UPDATE SKIP
- * LOCKED, holds a lease (locked_until) so another worker takes over a task whose worker
- * died, retries with exponential back-off (1 s, 2 s, 4 s … capped at 5 min) up to
+ * LOCKED, holds a lease (locked_until, per kind, renewed by the worker while the task runs)
+ * so another worker takes over a task whose worker died, retries with exponential back-off (1 s, 2 s, 4 s … capped at 5 min) up to
  * max_attempts, and stores the result or the last error. Enqueue sends NOTIFY medrin_tasks
  * so idle workers wake at once.
  */
 #ifndef MEDRIN_TASKS_H
 #define MEDRIN_TASKS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 #include "base/err.h"
@@ -23,9 +24,24 @@ struct task {
 	const char *id;        /* uuid */
 	const char *kind;      /* "mail", later "reminder", "compile", "rating" */
 	json_object *payload;  /* arena-owned */
-	int attempts;          /* including this one */
+	int attempts;          /* including this one; with id, identifies this claim */
+	int max_attempts;
+	int lease_seconds;     /* the lease this claim took (the kind's, or the default) */
+};
+
+/* What the claimant knows about a kind (medrin-worker's kind table): how long a claim
+ * holds it before another worker may take it over (renewed while it runs), and how many
+ * attempts it gets. kind: [a-z0-9_-]+, lease_seconds and max_attempts > 0. */
+struct task_policy {
+	const char *kind;
+	int lease_seconds;
 	int max_attempts;
 };
+
+/* The lease of a claimed task whose kind is not in the claimant's table (it is failed at
+ * once, so this only bounds how long a crash there keeps it). */
+#define TASKS_DEFAULT_LEASE_SECONDS 60
+#define TASKS_MAX_LEASE_SECONDS 86400
 
 /* tasks_register adds the module's statements to db (worker and api start). */
 void tasks_register(struct db *db);
@@ -36,9 +52,21 @@ void tasks_register(struct db *db);
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
                   json_object *payload, char **id) MUSTCHECK;
 
-/* tasks_claim takes one due task (status queued, run_at <= now, or running with an expired
- * lease), marks it running with a lease of lease_seconds. ERR_NOT_FOUND when none. */
-int tasks_claim(struct db *db, struct arena *a, int lease_seconds, struct task *out) MUSTCHECK;
+/* tasks_claim takes one due task of any kind (status queued, run_at <= now, or running
+ * with an expired lease) and marks it running: attempts + 1, locked_until = now + the
+ * lease of its kind in kinds[0..nkinds) (TASKS_DEFAULT_LEASE_SECONDS for a kind not
+ * there), and max_attempts = the kind's (the table is authoritative; a kind not there
+ * keeps the stored value). ERR_NOT_FOUND when none is due; ERR_INVALID for a bad table. */
+int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds, size_t nkinds,
+                struct task *out) MUSTCHECK;
+
+/* tasks_renew extends the claim's lease: locked_until = now + lease_seconds, while the
+ * task is still this claim's (status running, same attempts), even if the lease already
+ * ran out but nobody took the task over yet. ERR_CONFLICT when the claim is lost (another
+ * worker re-claimed it, or an operator changed it): the caller must not record an
+ * outcome and should stop the work. Other errors (ERR_UNAVAILABLE) say nothing about
+ * the claim; retry. */
+int tasks_renew(struct db *db, struct arena *a, const struct task *t, int lease_seconds) MUSTCHECK;
 
 /* tasks_succeed stores result (may be NULL) and redacts the payload's secret fields
  * (mail bodies carry codes; after delivery they are not kept). */
