@@ -268,7 +268,8 @@ static int hb_init(struct heartbeat *hb, const struct config *cfg)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&hb->mu, NULL);
 	hb->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s);
-	tasks_register(hb->db);
+	if (tasks_register(hb->db) != ERR_OK)
+		return ERR_INTERNAL;
 	hb->a = arena_new(0);
 	return ERR_OK;
 }
@@ -323,6 +324,7 @@ struct run {
 	struct arena *a;
 	const struct task *t;
 	struct heartbeat *hb;
+	json_object *payload; /* the task's payload, parsed (arena-owned) */
 	json_object *result; /* owned by run_one once set */
 	char err[RUN_ERRBUF_SIZE];
 };
@@ -332,6 +334,21 @@ struct run {
 static int run_lost(const struct run *r)
 {
 	return atomic_load(&r->hb->lost);
+}
+
+static void put_json(void *p)
+{
+	json_object_put(p);
+}
+
+/* parse_payload: the task's JSON payload as an object (arena-owned), or NULL when it is
+ * not a JSON object (the task then fails for good). */
+static json_object *parse_payload(struct arena *a, const char *text)
+{
+	json_object *o = text != NULL ? json_tokener_parse(text) : NULL;
+
+	arena_defer(a, put_json, o);
+	return o != NULL && json_object_is_type(o, json_type_object) ? o : NULL;
 }
 
 static const char *payload_str(json_object *payload, const char *key)
@@ -347,9 +364,9 @@ static const char *payload_str(json_object *payload, const char *key)
 /* run_mail sends a "mail" task ({"to","subject","body"}). */
 static int run_mail(struct run *r)
 {
-	const char *to = payload_str(r->t->payload, "to");
-	const char *subject = payload_str(r->t->payload, "subject");
-	const char *body = payload_str(r->t->payload, "body");
+	const char *to = payload_str(r->payload, "to");
+	const char *subject = payload_str(r->payload, "subject");
+	const char *body = payload_str(r->payload, "body");
 	int rc;
 
 	if (to == NULL || subject == NULL || body == NULL) {
@@ -382,7 +399,7 @@ static int run_test_sleep(struct run *r)
 	json_object *v;
 	int64_t ms, t0 = util_now_usec(), started = wall_ms(), slept;
 
-	if (!json_object_object_get_ex(r->t->payload, "ms", &v) ||
+	if (!json_object_object_get_ex(r->payload, "ms", &v) ||
 	    !json_object_is_type(v, json_type_int) || (ms = json_object_get_int64(v)) < 0 ||
 	    ms > TEST_SLEEP_MAX_MS) {
 		snprintf(r->err, sizeof(r->err), "test_sleep payload needs ms, 0..%d",
@@ -496,7 +513,7 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 		snprintf(r.err, sizeof(r.err), "unknown task kind '%.64s' (not in this worker's "
 		         "kind table)", t.kind);
 		outcome = ERR_INVALID;
-	} else if (t.payload == NULL || !json_object_is_type(t.payload, json_type_object)) {
+	} else if ((r.payload = parse_payload(a, t.payload_json)) == NULL) {
 		snprintf(r.err, sizeof(r.err), "payload is not a JSON object");
 		outcome = ERR_INVALID;
 	} else if (hb_start(hb, &t) != ERR_OK) {
@@ -515,7 +532,10 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 	}
 
 	if (outcome == ERR_OK)
-		rc = tasks_succeed(db, a, &t, r.result);
+		rc = tasks_succeed(db, a, &t,
+		                   r.result != NULL ? json_object_to_json_string_ext(
+		                                          r.result, JSON_C_TO_STRING_PLAIN)
+		                                    : NULL);
 	else if (outcome == ERR_INVALID)
 		rc = tasks_fail_permanently(db, a, &t, r.err);
 	else
@@ -610,7 +630,11 @@ int main(int argc, char **argv)
 	}
 	kinds_init(&ks, &cfg);
 	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s);
-	tasks_register(db);
+	if (tasks_register(db) != ERR_OK) {
+		log_error("the task statements were refused at registration");
+		exit_code = 1;
+		goto out;
+	}
 	a = arena_new(0);
 	{
 		char *names = arena_strdup(a, "");

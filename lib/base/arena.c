@@ -1,5 +1,6 @@
 /* arena.c - bump allocator with deferred releases; see arena.h. */
 #include "base/arena.h"
+#include "base/util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -39,20 +40,10 @@ struct arena {
 
 #define BLOCK_HDR ((sizeof(struct block) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (p == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
 
 static struct block *block_new(size_t size)
 {
-	struct block *b = xmalloc(BLOCK_HDR + size);
+	struct block *b = util_xmalloc(BLOCK_HDR + size);
 
 	b->next = NULL;
 	b->size = size;
@@ -62,7 +53,7 @@ static struct block *block_new(size_t size)
 
 struct arena *arena_new(size_t block_size)
 {
-	struct arena *a = xmalloc(sizeof(*a));
+	struct arena *a = util_xmalloc(sizeof(*a));
 
 	memset(a, 0, sizeof(*a));
 	a->block_size = block_size ? block_size : ARENA_DEFAULT_BLOCK;

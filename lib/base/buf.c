@@ -1,5 +1,6 @@
 /* buf.c - bounded growable buffer; see buf.h. */
 #include "base/buf.h"
+#include "base/util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -36,11 +37,7 @@ static int grow(struct buf *b, size_t extra)
 		if (b->len)
 			memcpy(p, b->data, b->len);
 	} else {
-		p = realloc(b->data, cap);
-		if (p == NULL) {
-			fputs("medrin: out of memory\n", stderr);
-			abort();
-		}
+		p = util_xrealloc(b->data, cap);
 	}
 	b->data = p;
 	b->cap = cap;

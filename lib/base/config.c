@@ -137,16 +137,6 @@ static int int_value(const struct config *cfg, const struct config_key *k)
 	return *(const int *)(const void *)((const char *)cfg + k->offset);
 }
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
 
 /* problem appends one "NAME: rule" line; the value is never part of it. */
 static void problem(struct buf *errbuf, const char *name, const char *rule)
@@ -346,7 +336,7 @@ int config_load(struct config *cfg, struct buf *errbuf)
 				bad = 1;
 				v = k->def; /* keep the struct usable for the checks below */
 			}
-			*str_field(cfg, k) = xstrdup(v);
+			*str_field(cfg, k) = util_xstrdup(v);
 			break;
 		case CONFIG_INT: {
 			long n = 0;
@@ -527,13 +517,9 @@ static int parse_line(char *line, struct env_pair *out, const char **why)
 
 	while (*v == ' ' || *v == '\t')
 		v++;
-	char *val = malloc(strlen(v) + 1);
+	char *val = util_xmalloc(strlen(v) + 1);
 	size_t o = 0;
 
-	if (val == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
-	}
 	if (*v == '"' || *v == '\'') {
 		char q = *v++;
 
@@ -569,7 +555,7 @@ static int parse_line(char *line, struct env_pair *out, const char **why)
 	}
 	val[o] = '\0';
 	*kend = '\0';
-	out->key = xstrdup(p);
+	out->key = util_xstrdup(p);
 	out->value = val;
 	return 1;
 }
@@ -606,13 +592,7 @@ int config_apply_env_file(const char *path, struct buf *errbuf)
 			continue;
 		if (npairs == cap) {
 			cap = cap ? cap * 2 : 16;
-			struct env_pair *np = realloc(pairs, cap * sizeof(*pairs));
-
-			if (np == NULL) {
-				fputs("medrin: out of memory\n", stderr);
-				abort();
-			}
-			pairs = np;
+			pairs = util_xrealloc(pairs, cap * sizeof(*pairs));
 		}
 		pairs[npairs++] = pair;
 	}

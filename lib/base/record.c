@@ -144,7 +144,7 @@ char *record_pg_array(struct arena *a, const struct record *r)
 
 	for (size_t i = 0; i < r->n; i++)
 		need += 2 * (strlen(r->f[i].name) + strlen(r->f[i].value)) + 6;
-	out = arena_alloc(a, need);
+	out = arena_alloc_secret(a, need);   /* task payloads may carry a code */
 	p = out;
 	*p++ = '{';
 	for (size_t i = 0; i < r->n; i++) {

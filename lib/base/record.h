@@ -46,7 +46,8 @@ int record_decode(struct arena *a, const char *text, size_t len, struct record *
 /* record_pg_array returns the record as a PostgreSQL text[] literal of alternating names
  * and values ({"name","value",...}, every element quoted and escaped), in the arena: the
  * parameter of jsonb_object($n::text[]), which is how a record becomes a jsonb column
- * (audit details, task payloads) without the domain building JSON. */
+ * (audit details, task payloads) without the domain building JSON. The text is in
+ * secret arena memory (wiped on reset): a mail payload carries a code. */
 char *record_pg_array(struct arena *a, const struct record *r);
 
 #endif

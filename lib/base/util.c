@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include "base/arena.h"
 
@@ -134,7 +135,7 @@ int util_uuid_valid(const char *s)
 	return 1;
 }
 
-static int hexval(int c)
+int util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -142,6 +143,53 @@ static int hexval(int c)
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
+}
+
+void util_oom(void)
+{
+	static const char msg[] = "medrin: out of memory\n";
+
+	(void)!write(2, msg, sizeof(msg) - 1);
+	abort();
+}
+
+void *util_xmalloc(size_t n)
+{
+	void *p = malloc(n != 0 ? n : 1);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+void *util_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n != 0 ? n : 1);
+
+	if (q == NULL)
+		util_oom();
+	return q;
+}
+
+char *util_xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		util_oom();
+	return p;
+}
+
+size_t util_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
 }
 
 char *util_query_param(struct arena *a, const char *query, const char *name)
@@ -162,11 +210,11 @@ char *util_query_param(struct arena *a, const char *query, const char *name)
 			for (const char *q = v; q < end; q++) {
 				if (*q == '+') {
 					out[o++] = ' ';
-				} else if (*q == '%' && end - q >= 3 && hexval(q[1]) >= 0 &&
-				           hexval(q[2]) >= 0 &&
-				           (hexval(q[1]) | hexval(q[2])) != 0) { /* %00 is kept as text:
+				} else if (*q == '%' && end - q >= 3 && util_hexval(q[1]) >= 0 &&
+				           util_hexval(q[2]) >= 0 &&
+				           (util_hexval(q[1]) | util_hexval(q[2])) != 0) { /* %00 is kept as text:
 					                                          * a NUL would cut the value */
-					out[o++] = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+					out[o++] = (char)(util_hexval(q[1]) * 16 + util_hexval(q[2]));
 					q += 2;
 				} else {
 					out[o++] = *q;

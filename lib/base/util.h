@@ -9,6 +9,20 @@
 
 struct arena;
 
+/* Out of memory is not an error callers handle (conventions.md): these write one line to
+ * stderr and abort, and the master starts a new worker. */
+__attribute__((noreturn)) void util_oom(void);
+void *util_xmalloc(size_t n);
+void *util_xrealloc(void *p, size_t n);
+char *util_xstrdup(const char *s);
+
+/* The value of one hex digit (either case), or -1. */
+int util_hexval(int c);
+
+/* The length of the longest prefix of s (strlen(s) bytes) that is at most max bytes and
+ * does not end inside a UTF-8 sequence. */
+size_t util_utf8_cut(const char *s, size_t max);
+
 /* Monotonic clock in microseconds; wall clock in seconds. */
 int64_t util_now_usec(void);
 int64_t util_wall_sec(void);

@@ -10,11 +10,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <json-c/json.h>
 
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/record.h"
 #include "base/util.h"
 #include "domain/tasks.h"
 
@@ -31,11 +31,6 @@ static const struct otp_text otp_texts[] = {
     {"login", "Your Medrin sign-in code", "sign in to Medrin"},
     {"forgetpassword", "Your Medrin password reset code", "reset your Medrin password"},
 };
-
-static void json_put(void *p)
-{
-	json_object_put(p);
-}
 
 /* secret_printf formats into arena memory that is wiped on reset. */
 static char *secret_printf(struct arena *a, const char *fmt, ...)
@@ -68,15 +63,14 @@ static const char *site(const struct config *cfg)
 static int queue(struct db *db, struct arena *a, const char *to, const char *subject,
                  const char *body)
 {
-	json_object *payload = json_object_new_object();
-	int rc;
+	struct record payload;
 
-	arena_defer(a, json_put, payload);
-	json_object_object_add(payload, "to", json_object_new_string(to));
-	json_object_object_add(payload, "subject", json_object_new_string(subject));
-	json_object_object_add(payload, "body", json_object_new_string(body));
-	rc = tasks_enqueue(db, a, "mail", NULL, payload, NULL);
-	return rc;
+	memset(&payload, 0, sizeof payload);
+	if (record_set(&payload, "to", to) != ERR_OK ||
+	    record_set(&payload, "subject", subject) != ERR_OK ||
+	    record_set(&payload, "body", body) != ERR_OK)
+		return ERR_INTERNAL;
+	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
 }
 
 int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,

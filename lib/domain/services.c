@@ -19,7 +19,8 @@ static int register_modules(struct services *s)
 {
 	int rc = users_register(s->db);
 
-	tasks_register(s->db);
+	if (rc == ERR_OK)
+		rc = tasks_register(s->db);
 	if (rc == ERR_OK)
 		rc = audit_register(s->db);
 	if (rc == ERR_OK)

@@ -15,6 +15,8 @@
 
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "base/record.h"
 #include "store/db.h"
 
 static const struct db_stmt tasks_stmts[] = {
@@ -22,7 +24,7 @@ static const struct db_stmt tasks_stmts[] = {
      * commits (inside a caller's transaction: at its COMMIT). */
     {"tasks_enqueue",
      "WITH t AS (INSERT INTO tasks (kind, user_id, payload) "
-     "VALUES ($1::text, $2::uuid, $3::jsonb) RETURNING id) "
+     "VALUES ($1::text, $2::uuid, jsonb_object($3::text[])) RETURNING id) "
      "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
      3},
     /* $1/$2/$3: the claimant's kind table as parallel arrays (kind, lease seconds,
@@ -81,14 +83,10 @@ static const struct db_stmt tasks_stmts[] = {
      0},
 };
 
-static void json_put(void *p)
-{
-	json_object_put(p);
-}
-
-void tasks_register(struct db *db)
+int tasks_register(struct db *db)
 {
 	db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
+	return ERR_OK;
 }
 
 int tasks_backoff_seconds(int attempt)
@@ -104,7 +102,7 @@ int tasks_backoff_seconds(int attempt)
 }
 
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
-                  json_object *payload, char **id)
+                  const struct record *payload, char **id)
 {
 	PGresult *res = NULL;
 	const char *params[3];
@@ -116,7 +114,7 @@ int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *
 	}
 	params[0] = kind;
 	params[1] = user_id;
-	params[2] = json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN);
+	params[2] = record_pg_array(a, payload);
 	rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
 	if (rc)
 		goto out;
@@ -185,7 +183,6 @@ int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds,
 	PGresult *res = NULL;
 	char deflease[16];
 	const char *params[4];
-	json_object *payload;
 	const char *v;
 	long n;
 	int rc;
@@ -208,12 +205,8 @@ int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds,
 	memset(out, 0, sizeof(*out));
 	out->id = arena_strdup(a, db_value(res, 0, 0));
 	out->kind = arena_strdup(a, db_value(res, 0, 1));
-	/* jsonb always holds valid JSON; a NULL parse would be a bug, and the worker then
-	 * fails the task for a malformed payload. */
 	v = db_value(res, 0, 2);
-	payload = v != NULL ? json_tokener_parse(v) : NULL;
-	arena_defer(a, json_put, payload);
-	out->payload = payload;
+	out->payload_json = arena_strdup(a, v != NULL ? v : "null");
 	n = strtol(db_value(res, 0, 3), NULL, 10);
 	out->attempts = (int)n;
 	n = strtol(db_value(res, 0, 4), NULL, 10);
@@ -249,15 +242,9 @@ int tasks_renew(struct db *db, struct arena *a, const struct task *t, int lease_
  * of a UTF-8 sequence, and with control characters (CR, LF, ...) turned into spaces. */
 static char *error_cut(struct arena *a, const char *msg)
 {
-	size_t n = strlen(msg != NULL ? msg : "");
-	char *s;
+	const char *m = msg != NULL ? msg : "";
+	char *s = arena_strndup(a, m, util_utf8_cut(m, TASKS_ERROR_MAX));
 
-	if (n > TASKS_ERROR_MAX) {
-		n = TASKS_ERROR_MAX;
-		while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
-			n--;
-	}
-	s = arena_strndup(a, msg != NULL ? msg : "", n);
 	/* Printable ASCII only: the text comes from libraries and servers, and one invalid
 	 * UTF-8 byte would make PostgreSQL refuse the whole update (the task would then wait
 	 * for its lease instead of its back-off). */
@@ -308,7 +295,7 @@ int tasks_fail_permanently(struct db *db, struct arena *a, const struct task *t,
 	return finish(db, a, t, error, 0);
 }
 
-int tasks_succeed(struct db *db, struct arena *a, const struct task *t, json_object *result)
+int tasks_succeed(struct db *db, struct arena *a, const struct task *t, const char *result_json)
 {
 	PGresult *res = NULL;
 	char attempts[16];
@@ -318,8 +305,7 @@ int tasks_succeed(struct db *db, struct arena *a, const struct task *t, json_obj
 	snprintf(attempts, sizeof(attempts), "%d", t->attempts);
 	params[0] = t->id;
 	params[1] = attempts;
-	params[2] =
-	    result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN) : NULL;
+	params[2] = result_json;
 	rc = db_exec(db, a, "tasks_succeed", 3, params, &res);
 	if (rc)
 		goto out;

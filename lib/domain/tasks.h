@@ -12,18 +12,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <json-c/json.h>
 #include "base/err.h"
 
 struct arena;
 struct db;
+struct record;
 
 #define TASKS_CHANNEL "medrin_tasks"
 
 struct task {
 	const char *id;        /* uuid */
 	const char *kind;      /* "mail", later "reminder", "compile", "rating" */
-	json_object *payload;  /* arena-owned */
+	const char *payload_json; /* the payload as JSON text (arena); the kind's runner parses it */
 	int attempts;          /* including this one; with id, identifies this claim */
 	int max_attempts;
 	int lease_seconds;     /* the lease this claim took (the kind's, or the default) */
@@ -43,14 +43,16 @@ struct task_policy {
 #define TASKS_DEFAULT_LEASE_SECONDS 60
 #define TASKS_MAX_LEASE_SECONDS 86400
 
-/* tasks_register adds the module's statements to db (worker and api start). */
-void tasks_register(struct db *db);
+/* tasks_register adds the module's statements to db (worker and api start).
+ * ERR_INVALID when db refuses the table. */
+int tasks_register(struct db *db) MUSTCHECK;
 
-/* tasks_enqueue inserts a queued task (and NOTIFY). user_id may be NULL. The id is
- * returned in *id (arena) when id is not NULL. Runs in the caller's transaction if one
- * is open. */
+/* tasks_enqueue inserts a queued task (and NOTIFY). The payload is a record of string
+ * fields, stored as a jsonb object (jsonb_object): the domain builds no JSON. user_id may
+ * be NULL. The id is returned in *id (arena) when id is not NULL. Runs in the caller's
+ * transaction if one is open. */
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
-                  json_object *payload, char **id) MUSTCHECK;
+                  const struct record *payload, char **id) MUSTCHECK;
 
 /* tasks_claim takes one due task of any kind (status queued, run_at <= now, or running
  * with an expired lease) and marks it running: attempts + 1, locked_until = now + the
@@ -68,9 +70,11 @@ int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds,
  * the claim; retry. */
 int tasks_renew(struct db *db, struct arena *a, const struct task *t, int lease_seconds) MUSTCHECK;
 
-/* tasks_succeed stores result (may be NULL) and redacts the payload's secret fields
+/* tasks_succeed stores result_json (JSON text made by the kind's runner; may be NULL) and
+ * redacts the payload's secret fields
  * (mail bodies carry codes; after delivery they are not kept). */
-int tasks_succeed(struct db *db, struct arena *a, const struct task *t, json_object *result) MUSTCHECK;
+int tasks_succeed(struct db *db, struct arena *a, const struct task *t,
+                  const char *result_json) MUSTCHECK;
 /* tasks_fail records error (a short, safe message) and schedules a retry with back-off,
  * or marks the task failed after max_attempts (a failed mail's body is redacted too). */
 int tasks_fail(struct db *db, struct arena *a, const struct task *t, const char *error) MUSTCHECK;

@@ -620,7 +620,7 @@ json_object *json_new_object(struct arena *a)
 	json_object *o = json_object_new_object();
 
 	if (o == NULL)
-		abort();   /* out of memory: the worker dies, the master starts a new one */
+		util_oom();
 	arena_defer(a, json_release, o);
 	return o;
 }

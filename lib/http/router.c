@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "base/arena.h"
+#include "base/util.h"
 #include "http/http.h"
 
 /* Methods the router knows, in the order Allow lists them. */
@@ -86,17 +87,6 @@ static int match_path(const char *pattern, const char *path, size_t plen, uint64
 	return 1;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* decode percent-decodes s[0..n) into the arena; NULL when the value is not acceptable
  * as one path parameter (bad escape, '/', NUL, bad UTF-8, "." or ".."). */
 static const char *decode(struct arena *a, const char *s, size_t n)
@@ -109,9 +99,9 @@ static const char *decode(struct arena *a, const char *s, size_t n)
 			out[o++] = s[i];
 			continue;
 		}
-		if (n - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+		if (n - i < 3 || util_hexval(s[i + 1]) < 0 || util_hexval(s[i + 2]) < 0)
 			return NULL;
-		out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		out[o++] = (char)(util_hexval(s[i + 1]) * 16 + util_hexval(s[i + 2]));
 		i += 2;
 	}
 	out[o] = '\0';
