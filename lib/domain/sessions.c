@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/arena.h"
-#include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/record.h"
 #include "base/util.h"
-#include "http/json.h"
 #include "security/random.h"
 #include "security/token.h"
 #include "store/rds.h"
@@ -49,7 +48,7 @@ static const char lua_check[] =
 	"return {1, redis.call('GET', KEYS[3])}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}
- * ARGV: presented jti, new jti, now, grace seconds, grace pair JSON, ttl, sid, role, uid.
+ * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid.
  * A grace of 0 seconds disables the window (prev_until 0). */
 static const char lua_rotate[] =
 	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
@@ -247,48 +246,38 @@ out:
 	return err;
 }
 
-/* {"access_token":…,"refresh_token":…} for the grace field. */
-static int pair_json(struct arena *a, const struct session_tokens *t, const char **out)
+/* The grace field: the pair issued by the last rotation, as a record (base/record.h). */
+static int pair_encode(struct arena *a, const struct session_tokens *t, const char **out)
 {
-	struct buf b;
+	struct record rec;
 	int err;
 
-	buf_init(&b, a, 16384);
-	err = buf_puts(&b, "{\"access_token\":");
+	memset(&rec, 0, sizeof rec);
+	err = record_set(&rec, "access_token", t->access);
 	if (err == ERR_OK)
-		err = buf_json_string(&b, t->access);
+		err = record_set(&rec, "refresh_token", t->refresh);
 	if (err == ERR_OK)
-		err = buf_puts(&b, ",\"refresh_token\":");
-	if (err == ERR_OK)
-		err = buf_json_string(&b, t->refresh);
-	if (err == ERR_OK)
-		err = buf_putc(&b, '}');
-	if (err == ERR_OK)
-		*out = buf_str(&b);
+		*out = record_encode(a, &rec);
 	return err;
 }
 
-static int parse_pair(struct arena *a, const char *text, size_t len, struct session_tokens *out)
+static int pair_decode(struct arena *a, const char *text, size_t len, struct session_tokens *out)
 {
-	json_object *obj = NULL, *acc = NULL, *ref = NULL;
-	const char *why = NULL;
-	int err = json_parse(a, text, len, &obj, &why);
+	struct record rec;
+	const char *acc, *ref;
 
-	if (err != ERR_OK)
-		goto out;
-	if (!json_object_object_get_ex(obj, "access_token", &acc) ||
-	    !json_object_object_get_ex(obj, "refresh_token", &ref) ||
-	    !json_object_is_type(acc, json_type_string) ||
-	    !json_object_is_type(ref, json_type_string)) {
-		err = ERR_INTERNAL;
-		goto out;
-	}
-	out->access = arena_strdup(a, json_object_get_string(acc));
-	out->refresh = arena_strdup(a, json_object_get_string(ref));
-out:
-	if (err != ERR_OK)
-		log_error("sessions: stored grace pair is unreadable");
-	return err != ERR_OK ? ERR_INTERNAL : ERR_OK;
+	if (record_decode(a, text, len, &rec) != ERR_OK)
+		goto bad;
+	acc = record_get(&rec, "access_token");
+	ref = record_get(&rec, "refresh_token");
+	if (acc == NULL || ref == NULL || *acc == '\0' || *ref == '\0')
+		goto bad;
+	out->access = acc;
+	out->refresh = ref;
+	return ERR_OK;
+bad:
+	log_error("sessions: stored grace pair is unreadable");
+	return ERR_INTERNAL;
 }
 
 int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
@@ -309,7 +298,7 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 	err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
 	if (err != ERR_OK)
 		goto out;
-	err = pair_json(a, &fresh, &grace);
+	err = pair_encode(a, &fresh, &grace);
 	if (err != ERR_OK)
 		goto out;
 	if (grace_s < 0)
@@ -342,7 +331,7 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 	} else if (strcmp(rep->element[0]->str, "grace") == 0 && rep->elements >= 2 &&
 	           rep->element[1]->type == REDIS_REPLY_STRING) {
 		memset(out, 0, sizeof *out);
-		err = parse_pair(a, rep->element[1]->str, rep->element[1]->len, out);
+		err = pair_decode(a, rep->element[1]->str, rep->element[1]->len, out);
 		if (err != ERR_OK)
 			goto out;
 		out->sid = refresh->sid;
