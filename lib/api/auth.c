@@ -1012,6 +1012,7 @@ static const char *access_token(const struct api_req *r)
 int api_authenticate(struct api_req *r)
 {
 	const char *token = access_token(r);
+	const char *role = NULL;
 	struct token_claims c;
 	int rc;
 
@@ -1023,7 +1024,8 @@ int api_authenticate(struct api_req *r)
 	if (token_verify(r->app->keys, r->arena, token, TOKEN_ACCESS, &c) != ERR_OK)
 		return ERR_UNAUTHORIZED;
 	rc = sessions_check(r->app->rds, r->arena, c.sub, c.sid, c.jti,
-	                    users_cache_key(r->app->rds, r->arena, c.sub), &r->auth.user_json);
+	                    users_cache_key(r->app->rds, r->arena, c.sub), &role,
+	                    &r->auth.user_json);
 	if (rc == ERR_UNAUTHORIZED)
 		return ERR_UNAUTHORIZED;
 	if (rc != ERR_OK)
@@ -1032,7 +1034,7 @@ int api_authenticate(struct api_req *r)
 	r->auth.user_id = c.sub;
 	r->auth.sid = c.sid;
 	r->auth.jti = c.jti;
-	r->auth.role = c.role != NULL ? c.role : "user";
+	r->auth.role = role;   /* the session's stored role, never the token's claim */
 	r->auth.exp = c.exp;
 	return ERR_OK;
 }

@@ -18,10 +18,17 @@
 #include "store/rds.h"
 
 #define SESSION_UA_MAX 200
+/* How long after sessions_set_role a role read earlier from PostgreSQL is overridden by
+ * the new one (longer than any read-then-write of a sign-in or refresh can take). */
+#define ROLE_SETTLE_SECONDS 60
 
-/* KEYS: sess:{sid}, user_sess:{uid}
- * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid */
+/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
+ * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid
+ * {'ok'}, or {'role', newer role} (nothing written) when sessions_set_role changed the
+ * role in the last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
 static const char lua_create[] =
+	"local newer = redis.call('GET', KEYS[3])\n"
+	"if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
 	"redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
 	"  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
 	"  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
@@ -30,31 +37,37 @@ static const char lua_create[] =
 	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
 	"end\n"
-	"return 1\n";
+	"return {'ok'}\n";
 
 /* KEYS: bl:{jti}, sess:{sid}, user:{uid} (the users cache); ARGV: now, user_id.
- * {1, cached user JSON or nil} when the token may be used, {0} otherwise. last_used_at is
- * written at most once a minute, and the grace pair is dropped once its window has
- * passed. */
+ * {1, cached user JSON or nil, stored role} when the token may be used, {0} otherwise.
+ * The role is the session's, never the token's claim (sessions_set_role changes it).
+ * last_used_at is written at most once a minute, and the grace pair is dropped once its
+ * window has passed. */
 static const char lua_check[] =
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"
-	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until')\n"
+	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until', 'role')\n"
 	"if not v[1] or v[1] ~= ARGV[2] then return {0} end\n"
 	"local now = tonumber(ARGV[1])\n"
 	"if now - (tonumber(v[2]) or 0) >= 60 then\n"
 	"  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
 	"  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
 	"end\n"
-	"return {1, redis.call('GET', KEYS[3])}\n";
+	"return {1, redis.call('GET', KEYS[3]), v[4] or 'user'}\n";
 
-/* KEYS: sess:{sid}, user_sess:{uid}
+/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
  * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid.
- * A grace of 0 seconds disables the window (prev_until 0). */
+ * A grace of 0 seconds disables the window (prev_until 0). When sessions_set_role changed
+ * the user's role in the last ROLE_SETTLE_SECONDS to something other than ARGV[8] (the
+ * caller read PostgreSQL before the change), nothing is spent: {'role', newer role} asks
+ * for the pair to be signed again with it. */
 static const char lua_rotate[] =
 	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
 	"if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
 	"local now = tonumber(ARGV[3])\n"
 	"if v[1] == ARGV[1] then\n"
+	"  local newer = redis.call('GET', KEYS[3])\n"
+	"  if newer and newer ~= ARGV[8] then return {'role', newer} end\n"
 	"  local pu = 0\n"
 	"  if tonumber(ARGV[4]) > 0 then pu = now + tonumber(ARGV[4]) end\n"
 	"  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
@@ -119,9 +132,28 @@ static const char lua_list[] =
 	"end\n"
 	"return out\n";
 
+/* KEYS: user_sess:{uid}, role_set:{uid}; ARGV: key prefix, user_id, role, settle seconds.
+ * Sets the role of every live session of the user (stale members dropped) and leaves a
+ * short-lived marker, so a sign-in or refresh that read the old role from PostgreSQL
+ * just before the change signs with the new one (see lua_rotate). Returns the count. */
+static const char lua_set_role[] =
+	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	"local n = 0\n"
+	"for _, sid in ipairs(s) do\n"
+	"  local k = ARGV[1] .. 'sess:' .. sid\n"
+	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+	"    redis.call('HSET', k, 'role', ARGV[3])\n"
+	"    n = n + 1\n"
+	"  else\n"
+	"    redis.call('SREM', KEYS[1], sid)\n"
+	"  end\n"
+	"end\n"
+	"redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
+	"return n\n";
+
 /* Script ids for this process's one Redis handle (worker lifetime). */
 static int s_create = -1, s_check = -1, s_rotate = -1, s_revoke = -1, s_revoke_all = -1,
-	s_list = -1;
+	s_list = -1, s_set_role = -1;
 
 void sessions_init(struct rds *r)
 {
@@ -131,6 +163,7 @@ void sessions_init(struct rds *r)
 	s_revoke = rds_script(r, lua_revoke);
 	s_revoke_all = rds_script(r, lua_revoke_all);
 	s_list = rds_script(r, lua_list);
+	s_set_role = rds_script(r, lua_set_role);
 }
 
 static int64_t session_ttl(const struct config *cfg)
@@ -197,33 +230,61 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 {
 	const char *sid = random_id(a);
 	const char *rjti = NULL;
-	const char *keys[2], *args[8];
-	int err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
+	const char *keys[3], *args[8];
+	redisReply *rep = NULL;
+	int err = ERR_OK;
 
-	if (err != ERR_OK)
-		goto out;
+	if (role == NULL || *role == '\0')
+		role = "user";
 	keys[0] = rds_key(r, a, "sess:%s", sid);
 	keys[1] = rds_key(r, a, "user_sess:%s", user_id);
-	args[0] = user_id;
-	args[1] = role;
-	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
-	args[3] = clip_utf8(a, user_agent, SESSION_UA_MAX);
-	args[4] = ip != NULL ? ip : "";
-	args[5] = rjti;
-	args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
-	args[7] = sid;
-	err = rds_eval(r, a, s_create, NULL, 2, keys, 8, args);
+	keys[2] = rds_key(r, a, "role_set:%s", user_id);
+	/* As in sessions_rotate: a role change racing this sign-in re-signs, at most twice. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
+		if (err != ERR_OK)
+			goto out;
+		args[0] = user_id;
+		args[1] = role;
+		args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+		args[3] = clip_utf8(a, user_agent, SESSION_UA_MAX);
+		args[4] = ip != NULL ? ip : "";
+		args[5] = rjti;
+		args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+		args[7] = sid;
+		err = rds_eval(r, a, s_create, &rep, 3, keys, 8, args);
+		if (err != ERR_OK)
+			goto out;
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		if (strcmp(rep->element[0]->str, "role") != 0)
+			goto out;
+		if (rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		role = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
+	}
+	log_error("sessions: the role kept changing during a sign-in");
+	err = ERR_UNAVAILABLE;
 out:
+	if (err != ERR_OK)
+		memset(out, 0, sizeof *out);
 	return err;
 }
 
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti, const char *user_cache_key, const char **cached_user)
+                   const char *jti, const char *user_cache_key, const char **role,
+                   const char **cached_user)
 {
 	redisReply *rep = NULL;
 	const char *keys[3], *args[2];
 	int err;
 
+	*role = NULL;
 	*cached_user = NULL;
 	if (user_id == NULL || sid == NULL || jti == NULL)
 		return ERR_UNAUTHORIZED;
@@ -242,6 +303,11 @@ int sessions_check(struct rds *r, struct arena *a, const char *user_id, const ch
 	}
 	if (rep->elements > 1 && rep->element[1]->type == REDIS_REPLY_STRING)
 		*cached_user = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
+	if (rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING &&
+	    rep->element[2]->len > 0)
+		*role = arena_strndup(a, rep->element[2]->str, rep->element[2]->len);
+	else
+		*role = "user";
 out:
 	return err;
 }
@@ -285,45 +351,58 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
                     struct session_tokens *out, enum session_rotation *outcome)
 {
 	redisReply *rep = NULL;
-	const char *keys[2], *args[9];
+	const char *keys[3], *args[9];
 	const char *rjti = NULL, *grace = NULL;
 	struct session_tokens fresh;
 	int grace_s = cfg->refresh_grace_seconds;
-	int err;
+	int err = ERR_OK;
 
 	*outcome = SESSION_GONE;
 	if (refresh->sid == NULL || refresh->jti == NULL || refresh->sub == NULL)
 		return ERR_OK;
-	memset(&fresh, 0, sizeof fresh);
-	err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
-	if (err != ERR_OK)
-		goto out;
-	err = pair_encode(a, &fresh, &grace);
-	if (err != ERR_OK)
-		goto out;
+	if (role == NULL || *role == '\0')
+		role = "user";
 	if (grace_s < 0)
 		grace_s = 0;
 	if (grace_s > 10)
 		grace_s = 10;
-
 	keys[0] = rds_key(r, a, "sess:%s", refresh->sid);
 	keys[1] = rds_key(r, a, "user_sess:%s", refresh->sub);
-	args[0] = refresh->jti;
-	args[1] = rjti;
-	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
-	args[3] = arena_printf(a, "%d", grace_s);
-	args[4] = grace;
-	args[5] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
-	args[6] = refresh->sid;
-	args[7] = role;
-	args[8] = refresh->sub;
-	err = rds_eval(r, a, s_rotate, &rep, 2, keys, 9, args);
-	if (err != ERR_OK)
-		goto out;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-	    rep->element[0]->type != REDIS_REPLY_STRING) {
-		err = ERR_INTERNAL;
-		goto out;
+	keys[2] = rds_key(r, a, "role_set:%s", refresh->sub);
+
+	/* At most one retry per role change racing this refresh; three is plenty. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		memset(&fresh, 0, sizeof fresh);
+		err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
+		if (err != ERR_OK)
+			goto out;
+		err = pair_encode(a, &fresh, &grace);
+		if (err != ERR_OK)
+			goto out;
+		args[0] = refresh->jti;
+		args[1] = rjti;
+		args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+		args[3] = arena_printf(a, "%d", grace_s);
+		args[4] = grace;
+		args[5] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+		args[6] = refresh->sid;
+		args[7] = role;
+		args[8] = refresh->sub;
+		err = rds_eval(r, a, s_rotate, &rep, 3, keys, 9, args);
+		if (err != ERR_OK)
+			goto out;
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		if (strcmp(rep->element[0]->str, "role") != 0)
+			break;
+		if (rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		role = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
 	}
 	if (strcmp(rep->element[0]->str, "rotated") == 0) {
 		*out = fresh;
@@ -339,6 +418,9 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 		*outcome = SESSION_GRACE;
 	} else if (strcmp(rep->element[0]->str, "reused") == 0) {
 		*outcome = SESSION_REUSED;
+	} else if (strcmp(rep->element[0]->str, "role") == 0) {
+		log_error("sessions: the role kept changing during a refresh");
+		err = ERR_UNAVAILABLE;
 	} else {
 		*outcome = SESSION_GONE;
 	}
@@ -394,6 +476,21 @@ int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int
 		*count = (rep != NULL && rep->type == REDIS_REPLY_INTEGER) ? (int)rep->integer : 0;
 out:
 	return err;
+}
+
+int sessions_set_role(struct rds *r, struct arena *a, const char *user_id, const char *role)
+{
+	const char *keys[2], *args[4];
+
+	if (user_id == NULL || role == NULL || *role == '\0')
+		return ERR_INVALID;
+	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
+	keys[1] = rds_key(r, a, "role_set:%s", user_id);
+	args[0] = key_prefix(r, a);
+	args[1] = user_id;
+	args[2] = role;
+	args[3] = arena_printf(a, "%d", ROLE_SETTLE_SECONDS);
+	return rds_eval(r, a, s_set_role, NULL, 2, keys, 4, args);
 }
 
 static int64_t to_i64(const redisReply *e)

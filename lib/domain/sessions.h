@@ -65,15 +65,28 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
  * last_used_at is refreshed at most once a minute), ERR_UNAUTHORIZED otherwise,
  * ERR_UNAVAILABLE when Redis is down (callers fail closed). One round trip, which also
  * reads the user cache entry at user_cache_key (users.h): *cached_user gets its JSON
- * text (arena) or NULL when there is none. */
+ * text (arena) or NULL when there is none. *role gets the role stored with the session
+ * (arena; "user" when the field is missing): authorise with it, never with the token's
+ * role claim, so a role change (sessions_set_role) counts from the next request. */
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti, const char *user_cache_key,
+                   const char *jti, const char *user_cache_key, const char **role,
                    const char **cached_user) MUSTCHECK;
+
+/* sessions_set_role sets the stored role of every live session of user_id (stale set
+ * members are dropped on the way), so the change takes effect on that user's very next
+ * request on every host. Call it after the new role is committed to PostgreSQL: for
+ * ROLE_SETTLE_SECONDS (60) afterwards a sign-in or refresh that read the old role signs
+ * its tokens with this one instead. ERR_INVALID for a NULL or empty role,
+ * ERR_UNAVAILABLE when Redis is down. */
+int sessions_set_role(struct rds *r, struct arena *a, const char *user_id,
+                      const char *role) MUSTCHECK;
 
 /* sessions_rotate spends the verified refresh token `refresh` (typ refresh) and reports
  * what happened in *outcome; on SESSION_ROTATED / SESSION_GRACE *out holds the pair to
- * return. role goes into the new access token (re-read from PostgreSQL by the caller).
- * ERR_UNAVAILABLE, ERR_INTERNAL. */
+ * return. role (re-read from PostgreSQL by the caller) goes into the new access token and
+ * is stored with the session; when sessions_set_role set a different role in the last
+ * ROLE_SETTLE_SECONDS, that newer role is used for both instead. ERR_UNAVAILABLE,
+ * ERR_INTERNAL. */
 int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
                     struct arena *a, const struct token_claims *refresh, const char *role,
                     struct session_tokens *out, enum session_rotation *outcome) MUSTCHECK;
