@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/log.h"
@@ -22,22 +23,75 @@
  * the new one (longer than any read-then-write of a sign-in or refresh can take). */
 #define ROLE_SETTLE_SECONDS 60
 
+/* user_sess:{uid} is a sorted set: member sid, score its creation time in microseconds
+ * (strictly increasing per user, see lua_create), so the cap and the list walk it in
+ * order. Keys written by older code are plain sets; LUA_ZSET_OF converts one in place
+ * (scores from each session's created_at, stale members dropped, TTL kept) the first time
+ * a script that needs the order meets it. LUA_UNLINK removes a member from either type. */
+#define LUA_ZSET_OF \
+	"local function zset_of(key, pfx, uid)\n" \
+	"  if redis.call('TYPE', key).ok ~= 'set' then return end\n" \
+	"  local s = redis.call('SMEMBERS', key)\n" \
+	"  local ttl = redis.call('PTTL', key)\n" \
+	"  redis.call('DEL', key)\n" \
+	"  for _, sid in ipairs(s) do\n" \
+	"    local v = redis.call('HMGET', pfx .. 'sess:' .. sid, 'user_id', 'created_at')\n" \
+	"    if v[1] == uid then\n" \
+	"      local c = math.floor(tonumber(v[2]) or 0)\n" \
+	"      redis.call('ZADD', key, string.format('%.0f', c * 1000000), sid)\n" \
+	"    end\n" \
+	"  end\n" \
+	"  if ttl > 0 and redis.call('EXISTS', key) == 1 then\n" \
+	"    redis.call('PEXPIRE', key, ttl)\n" \
+	"  end\n" \
+	"end\n"
+#define LUA_UNLINK \
+	"local function unlink(key, sid)\n" \
+	"  if redis.call('TYPE', key).ok == 'set' then\n" \
+	"    redis.call('SREM', key, sid)\n" \
+	"  else\n" \
+	"    redis.call('ZREM', key, sid)\n" \
+	"  end\n" \
+	"end\n"
+
 /* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
- * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid
- * {'ok'}, or {'role', newer role} (nothing written) when sessions_set_role changed the
- * role in the last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
+ * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid, key prefix,
+ *       cap (MEDRIN_SESSIONS_MAX), creation time in microseconds.
+ * {'ok', revoked}: stale members are dropped, then the user's oldest live sessions are
+ * deleted until cap - 1 remain, then the new one is added (so at most cap, O(cap)).
+ * {'role', newer role} (nothing written) when sessions_set_role changed the role in the
+ * last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
 static const char lua_create[] =
+	LUA_ZSET_OF
 	"local newer = redis.call('GET', KEYS[3])\n"
 	"if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
+	"zset_of(KEYS[2], ARGV[9], ARGV[1])\n"
+	"local live = {}\n"
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+	"  if redis.call('HGET', ARGV[9] .. 'sess:' .. sid, 'user_id') == ARGV[1] then\n"
+	"    table.insert(live, sid)\n"
+	"  else\n"
+	"    redis.call('ZREM', KEYS[2], sid)\n"
+	"  end\n"
+	"end\n"
+	"local revoked = 0\n"
+	"for i = 1, #live - tonumber(ARGV[10]) + 1 do\n"
+	"  redis.call('DEL', ARGV[9] .. 'sess:' .. live[i])\n"
+	"  redis.call('ZREM', KEYS[2], live[i])\n"
+	"  revoked = revoked + 1\n"
+	"end\n"
+	"local score = tonumber(ARGV[11])\n"
+	"local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+	"if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end\n"
 	"redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
 	"  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
 	"  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
-	"redis.call('SADD', KEYS[2], ARGV[8])\n"
+	"redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[8])\n"
 	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
 	"end\n"
-	"return {'ok'}\n";
+	"return {'ok', revoked}\n";
 
 /* KEYS: bl:{jti}, sess:{sid}, user:{uid} (the users cache); ARGV: now, user_id.
  * {1, cached user JSON or nil, stored role} when the token may be used, {0} otherwise.
@@ -62,6 +116,7 @@ static const char lua_check[] =
  * caller read PostgreSQL before the change), nothing is spent: {'role', newer role} asks
  * for the pair to be signed again with it. */
 static const char lua_rotate[] =
+	LUA_UNLINK
 	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
 	"if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
 	"local now = tonumber(ARGV[3])\n"
@@ -84,26 +139,33 @@ static const char lua_rotate[] =
 	"  return {'grace', v[4]}\n"
 	"end\n"
 	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('SREM', KEYS[2], ARGV[7])\n"
+	"unlink(KEYS[2], ARGV[7])\n"
 	"return {'reused'}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}[, bl:{jti}]; ARGV: user_id, sid, block ttl.
  * The blocklist entry is written even when the session is already gone: the token's
  * owner asked for it to die. */
 static const char lua_revoke[] =
+	LUA_UNLINK
 	"if #KEYS >= 3 and tonumber(ARGV[3]) > 0 then\n"
 	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])\n"
 	"end\n"
 	"local u = redis.call('HGET', KEYS[1], 'user_id')\n"
 	"if u ~= ARGV[1] then return 0 end\n"
 	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('SREM', KEYS[2], ARGV[2])\n"
+	"unlink(KEYS[2], ARGV[2])\n"
 	"return 1\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. Session keys are derived from the set
- * members inside the script (single Redis, not Cluster). */
+ * members inside the script (single Redis, not Cluster). Either set type; the set holds at
+ * most MEDRIN_SESSIONS_MAX members (lua_create), so this is O(cap). */
 static const char lua_revoke_all[] =
-	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	"local s\n"
+	"if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
+	"  s = redis.call('SMEMBERS', KEYS[1])\n"
+	"else\n"
+	"  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+	"end\n"
 	"local n = 0\n"
 	"for _, sid in ipairs(s) do\n"
 	"  local k = ARGV[1] .. 'sess:' .. sid\n"
@@ -116,18 +178,20 @@ static const char lua_revoke_all[] =
 	"return n\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id.
- * Flat array: sid, created_at, last_used_at, user_agent, ip per live session. */
+ * Flat array, newest first: sid, created_at, last_used_at, user_agent, ip per live
+ * session. Stale members are dropped. */
 static const char lua_list[] =
-	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	LUA_ZSET_OF
+	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
 	"local out = {}\n"
-	"for _, sid in ipairs(s) do\n"
+	"for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do\n"
 	"  local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
 	"    'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
 	"  if v[1] == ARGV[2] then\n"
 	"    table.insert(out, sid)\n"
 	"    for j = 2, 5 do table.insert(out, v[j] or '') end\n"
 	"  else\n"
-	"    redis.call('SREM', KEYS[1], sid)\n"
+	"    redis.call('ZREM', KEYS[1], sid)\n"
 	"  end\n"
 	"end\n"
 	"return out\n";
@@ -137,15 +201,16 @@ static const char lua_list[] =
  * short-lived marker, so a sign-in or refresh that read the old role from PostgreSQL
  * just before the change signs with the new one (see lua_rotate). Returns the count. */
 static const char lua_set_role[] =
-	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	LUA_ZSET_OF
+	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
 	"local n = 0\n"
-	"for _, sid in ipairs(s) do\n"
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
 	"  local k = ARGV[1] .. 'sess:' .. sid\n"
 	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
 	"    redis.call('HSET', k, 'role', ARGV[3])\n"
 	"    n = n + 1\n"
 	"  else\n"
-	"    redis.call('SREM', KEYS[1], sid)\n"
+	"    redis.call('ZREM', KEYS[1], sid)\n"
 	"  end\n"
 	"end\n"
 	"redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
@@ -164,6 +229,21 @@ void sessions_init(struct rds *r)
 	s_revoke_all = rds_script(r, lua_revoke_all);
 	s_list = rds_script(r, lua_list);
 	s_set_role = rds_script(r, lua_set_role);
+}
+
+/* The configured key prefix, as rds_key applies it. */
+static const char *key_prefix(struct rds *r, struct arena *a)
+{
+	return rds_key(r, a, "%s", "");
+}
+
+/* Wall clock in microseconds (the score of user_sess members). */
+static int64_t wall_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int64_t session_ttl(const struct config *cfg)
@@ -230,7 +310,7 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 {
 	const char *sid = random_id(a);
 	const char *rjti = NULL;
-	const char *keys[3], *args[8];
+	const char *keys[3], *args[11];
 	redisReply *rep = NULL;
 	int err = ERR_OK;
 
@@ -252,7 +332,10 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 		args[5] = rjti;
 		args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
 		args[7] = sid;
-		err = rds_eval(r, a, s_create, &rep, 3, keys, 8, args);
+		args[8] = key_prefix(r, a);
+		args[9] = arena_printf(a, "%d", cfg->sessions_max > 0 ? cfg->sessions_max : 20);
+		args[10] = arena_printf(a, "%lld", (long long)wall_usec());
+		err = rds_eval(r, a, s_create, &rep, 3, keys, 11, args);
 		if (err != ERR_OK)
 			goto out;
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
@@ -260,8 +343,13 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 			err = ERR_INTERNAL;
 			goto out;
 		}
-		if (strcmp(rep->element[0]->str, "role") != 0)
+		if (strcmp(rep->element[0]->str, "role") != 0) {
+			if (rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_INTEGER &&
+			    rep->element[1]->integer > 0)
+				log_info("sessions: the session cap revoked %lld older session(s)",
+				         (long long)rep->element[1]->integer);
 			goto out;
+		}
 		if (rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) {
 			err = ERR_INTERNAL;
 			goto out;
@@ -454,12 +542,6 @@ out:
 	return err;
 }
 
-/* The configured key prefix, as rds_key applies it. */
-static const char *key_prefix(struct rds *r, struct arena *a)
-{
-	return rds_key(r, a, "%s", "");
-}
-
 int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int *count)
 {
 	redisReply *rep = NULL;
@@ -502,15 +584,6 @@ static int64_t to_i64(const redisReply *e)
 	return v;
 }
 
-static int newest_first(const void *pa, const void *pb)
-{
-	const struct session_info *x = pa, *y = pb;
-
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? 1 : -1;
-	return strcmp(x->id, y->id);
-}
-
 int sessions_list(struct rds *r, struct arena *a, const char *user_id,
                   struct session_info **items, size_t *n)
 {
@@ -543,7 +616,6 @@ int sessions_list(struct rds *r, struct arena *a, const char *user_id,
 		v[i].user_agent = arena_strndup(a, e[3]->str ? e[3]->str : "", e[3]->len);
 		v[i].ip = arena_strndup(a, e[4]->str ? e[4]->str : "", e[4]->len);
 	}
-	qsort(v, count, sizeof *v, newest_first);
 	*items = v;
 	*n = count;
 out:
