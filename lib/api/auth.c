@@ -823,8 +823,23 @@ int api_auth_sessions_list(struct api_req *r)
 	struct session_info *v = NULL;
 	size_t n = 0;
 	json_object *o, *items;
-	int rc = sessions_list(r->app->rds, r->arena, r->auth.user_id, &v, &n);
+	const char *lim = api_query(r, "limit"), *cursor = api_query(r, "cursor");
+	const char *next = NULL;
+	long limit = 20;
+	struct json_errors errs;
+	int rc;
 
+	memset(&errs, 0, sizeof errs);
+	if (lim != NULL && util_parse_long(lim, 1, SESSIONS_LIST_MAX, &limit) != ERR_OK)
+		json_errors_add(&errs, r->arena, "", "limit", "must be an integer from 1 to 100");
+	if (errs.n > 0)
+		return api_invalid(r, &errs);
+	rc = sessions_list(r->app->rds, r->arena, r->auth.user_id, cursor, (int)limit, &v, &n,
+	                   &next);
+	if (rc == ERR_INVALID) {
+		json_errors_add(&errs, r->arena, "", "cursor", "is not a cursor this list returned");
+		return api_invalid(r, &errs);
+	}
 	if (rc != ERR_OK)
 		return api_error(r, rc);
 	o = json_new_object(r->arena);
@@ -844,7 +859,8 @@ int api_auth_sessions_list(struct api_req *r)
 		json_object_array_add(items, s);
 	}
 	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", NULL);
+	json_object_object_add(o, "next_cursor",
+	                       next != NULL ? json_object_new_string(next) : NULL);
 	return api_json(r, 200, o);
 }
 

@@ -177,23 +177,51 @@ static const char lua_revoke_all[] =
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n";
 
-/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id.
- * Flat array, newest first: sid, created_at, last_used_at, user_agent, ip per live
- * session. Stale members are dropped. */
+/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id, limit, cursor score ('' on the first
+ * page), cursor sid. One page, newest first, keyset on (score, sid) in the set's own order
+ * (score descending, then member bytes descending): only members strictly after the
+ * cursor's position, so sessions added meanwhile (newer) never shift a page.
+ * {more (0/1), then sid, score, created_at, last_used_at, user_agent, ip per session}.
+ * Stale members met on the way are dropped. At most the whole set is read: O(cap). */
 static const char lua_list[] =
 	LUA_ZSET_OF
-	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
-	"local out = {}\n"
-	"for _, sid in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do\n"
-	"  local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
-	"    'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
-	"  if v[1] == ARGV[2] then\n"
-	"    table.insert(out, sid)\n"
-	"    for j = 2, 5 do table.insert(out, v[j] or '') end\n"
-	"  else\n"
-	"    redis.call('ZREM', KEYS[1], sid)\n"
+	"local function before(a, b)\n"
+	"  for i = 1, math.min(#a, #b) do\n"
+	"    local x, y = string.byte(a, i), string.byte(b, i)\n"
+	"    if x ~= y then return x < y end\n"
 	"  end\n"
+	"  return #a < #b\n"
 	"end\n"
+	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
+	"local limit = tonumber(ARGV[3])\n"
+	"local max, cs = '+inf', nil\n"
+	"if ARGV[4] ~= '' then max = ARGV[4]; cs = tonumber(ARGV[4]) end\n"
+	"local out, stale, found, more = {0}, {}, 0, 0\n"
+	"local off, batch = 0, limit + 1\n"
+	"while more == 0 do\n"
+	"  local r = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'WITHSCORES',\n"
+	"    'LIMIT', off, batch)\n"
+	"  for i = 1, #r, 2 do\n"
+	"    local sid, sc = r[i], r[i + 1]\n"
+	"    if not cs or tonumber(sc) ~= cs or before(sid, ARGV[5]) then\n"
+	"      local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
+	"        'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
+	"      if v[1] == ARGV[2] then\n"
+	"        if found == limit then more = 1; break end\n"
+	"        found = found + 1\n"
+	"        table.insert(out, sid)\n"
+	"        table.insert(out, sc)\n"
+	"        for j = 2, 5 do table.insert(out, v[j] or '') end\n"
+	"      else\n"
+	"        table.insert(stale, sid)\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  if #r < 2 * batch then break end\n"
+	"  off = off + batch\n"
+	"end\n"
+	"for _, sid in ipairs(stale) do redis.call('ZREM', KEYS[1], sid) end\n"
+	"out[1] = more\n"
 	"return out\n";
 
 /* KEYS: user_sess:{uid}, role_set:{uid}; ARGV: key prefix, user_id, role, settle seconds.
@@ -584,38 +612,89 @@ static int64_t to_i64(const redisReply *e)
 	return v;
 }
 
-int sessions_list(struct rds *r, struct arena *a, const char *user_id,
-                  struct session_info **items, size_t *n)
+/* The cursor is "<score>_<sid>" of the last session of the previous page: the score in
+ * decimal (no sign, no leading zero), the sid 32 lowercase hex digits. Opaque to clients. */
+#define CURSOR_SCORE_MAX ((1LL << 53) - 1)   /* scores are exact doubles */
+
+static int cursor_parse(struct arena *a, const char *c, const char **score, const char **sid)
+{
+	const char *us = strchr(c, '_');
+	size_t nd;
+	long v = 0;
+
+	if (us == NULL)
+		return ERR_INVALID;
+	nd = (size_t)(us - c);
+	if (nd == 0 || nd > 16 || strspn(c, "0123456789") != nd || (c[0] == '0' && nd > 1))
+		return ERR_INVALID;
+	if (strlen(us + 1) != 32 || strspn(us + 1, "0123456789abcdef") != 32)
+		return ERR_INVALID;
+	*score = arena_strndup(a, c, nd);
+	if (util_parse_long(*score, 0, CURSOR_SCORE_MAX, &v) != ERR_OK)
+		return ERR_INVALID;
+	*sid = us + 1;
+	return ERR_OK;
+}
+
+static const char *reply_str(struct arena *a, const redisReply *e)
+{
+	if (e->type != REDIS_REPLY_STRING || e->str == NULL)
+		return "";
+	return arena_strndup(a, e->str, e->len);
+}
+
+int sessions_list(struct rds *r, struct arena *a, const char *user_id, const char *cursor,
+                  int limit, struct session_info **items, size_t *n, const char **next_cursor)
 {
 	redisReply *rep = NULL;
-	const char *keys[1], *args[2];
+	const char *keys[1], *args[5];
+	const char *cscore = "", *csid = "";
 	struct session_info *v = NULL;
 	size_t count = 0;
+	long last_score = 0;
 	int err;
 
 	*items = NULL;
 	*n = 0;
+	*next_cursor = NULL;
+	if (limit < 1 || limit > SESSIONS_LIST_MAX)
+		return ERR_INVALID;
+	if (cursor != NULL && cursor_parse(a, cursor, &cscore, &csid) != ERR_OK)
+		return ERR_INVALID;
 	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
 	args[0] = key_prefix(r, a);
 	args[1] = user_id;
-	err = rds_eval(r, a, s_list, &rep, 1, keys, 2, args);
+	args[2] = arena_printf(a, "%d", limit);
+	args[3] = cscore;
+	args[4] = csid;
+	err = rds_eval(r, a, s_list, &rep, 1, keys, 5, args);
 	if (err != ERR_OK)
 		goto out;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements % 5 != 0) {
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    (rep->elements - 1) % 6 != 0 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
 		err = ERR_INTERNAL;
 		goto out;
 	}
-	count = rep->elements / 5;
+	count = (rep->elements - 1) / 6;
 	v = arena_zalloc(a, (count ? count : 1) * sizeof *v);
 	for (size_t i = 0; i < count; i++) {
-		redisReply **e = rep->element + i * 5;
+		redisReply **e = rep->element + 1 + i * 6;
 
-		v[i].id = arena_strndup(a, e[0]->str ? e[0]->str : "", e[0]->len);
-		v[i].created_at = to_i64(e[1]);
-		v[i].last_used_at = to_i64(e[2]);
-		v[i].user_agent = arena_strndup(a, e[3]->str ? e[3]->str : "", e[3]->len);
-		v[i].ip = arena_strndup(a, e[4]->str ? e[4]->str : "", e[4]->len);
+		v[i].id = reply_str(a, e[0]);
+		v[i].created_at = to_i64(e[2]);
+		v[i].last_used_at = to_i64(e[3]);
+		v[i].user_agent = reply_str(a, e[4]);
+		v[i].ip = reply_str(a, e[5]);
+		if (i + 1 == count &&
+		    (e[1]->type != REDIS_REPLY_STRING ||
+		     util_parse_long(e[1]->str, 0, CURSOR_SCORE_MAX, &last_score) != ERR_OK)) {
+			log_error("sessions: a user_sess score is not an integer");
+			err = ERR_INTERNAL;
+			goto out;
+		}
 	}
+	if (rep->element[0]->integer == 1 && count > 0)
+		*next_cursor = arena_printf(a, "%ld_%s", last_score, v[count - 1].id);
 	*items = v;
 	*n = count;
 out:

@@ -103,9 +103,20 @@ int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const c
 int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id,
                         int *count) MUSTCHECK;
 
-/* sessions_list returns the user's live sessions, newest first, in an arena array.
- * Stale set members (expired sessions) are dropped on the way. ERR_UNAVAILABLE. */
-int sessions_list(struct rds *r, struct arena *a, const char *user_id,
-                  struct session_info **items, size_t *n) MUSTCHECK;
+/* Largest page sessions_list serves. */
+#define SESSIONS_LIST_MAX 100
+
+/* sessions_list returns one page of the user's live sessions, newest first, in an arena
+ * array. cursor is NULL for the first page, else the *next_cursor of the previous page (an
+ * opaque string); limit is 1..SESSIONS_LIST_MAX (the caller validates; the API default is
+ * 20). *next_cursor (arena) is NULL on the last page. Pages are a keyset on the creation
+ * order, not offsets: sessions created between two pages never repeat or hide one (they
+ * are newer than every cursor, so they appear only on a new first page). Stale set
+ * members (expired sessions) are dropped on the way. The user's set holds at most
+ * MEDRIN_SESSIONS_MAX members, so a page costs O(cap). ERR_INVALID for a malformed
+ * cursor or a limit out of range, ERR_UNAVAILABLE. */
+int sessions_list(struct rds *r, struct arena *a, const char *user_id, const char *cursor,
+                  int limit, struct session_info **items, size_t *n,
+                  const char **next_cursor) MUSTCHECK;
 
 #endif
