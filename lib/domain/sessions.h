@@ -5,12 +5,16 @@
  *   sess:{sid}           hash {user_id, role, created_at, last_used_at, user_agent, ip,
  *                        cur, prev, prev_until, grace}; TTL = refresh-token lifetime,
  *                        extended on every rotation
- *   user_sess:{user_id}  set of the user's sids
+ *   user_sess:{user_id}  sorted set of the user's sids, scored by creation time (us),
+ *                        at most MEDRIN_SESSIONS_MAX members (the create script revokes
+ *                        the oldest); a plain set left by older code is converted lazily
+ *   role_set:{user_id}   the role sessions_set_role just set, for 60 s
  *   bl:{jti}             present while a logged-out access token would still be valid
  * A session's refresh tokens form one family: only `cur` may be rotated; `prev` is
  * honoured for MEDRIN_REFRESH_GRACE_SECONDS (a client retrying the same refresh gets the
  * same new pair, kept in `grace`); anything else is theft and deletes the session.
- * An access token is valid only while its session exists and its jti is not blocklisted.
+ * An access token is valid only while its session exists and its jti is not blocklisted;
+ * requests are authorised with the role stored in the session, not the token's claim.
  * See docs/internals/auth.md.
  */
 #ifndef MEDRIN_SESSIONS_H
@@ -53,8 +57,11 @@ struct session_info {
 void sessions_init(struct rds *r);
 
 /* sessions_create starts a session for user_id and issues its first token pair.
- * user_agent (cut to 200 bytes) and ip may be NULL. ERR_UNAVAILABLE when Redis is down,
- * ERR_INTERNAL when signing fails. */
+ * user_agent (cut to 200 bytes) and ip may be NULL. When the user already has
+ * cfg->sessions_max live sessions, the oldest are revoked so that at most that many remain
+ * with the new one. role is stored with the session and signed into the access token (a
+ * role set by sessions_set_role in the last 60 s wins over it). ERR_UNAVAILABLE when
+ * Redis is down, ERR_INTERNAL when signing fails. */
 int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
                     struct arena *a, const char *user_id, const char *role,
                     const char *user_agent, const char *ip,
@@ -99,7 +106,7 @@ int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const c
                     const char *block_jti, int64_t block_ttl) MUSTCHECK;
 
 /* sessions_revoke_all deletes every session of user_id; *count (may be NULL) gets how
- * many. ERR_UNAVAILABLE. */
+ * many. O(cap): the user's set never holds more than MEDRIN_SESSIONS_MAX. ERR_UNAVAILABLE. */
 int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id,
                         int *count) MUSTCHECK;
 
