@@ -199,7 +199,7 @@ static int sign_in(struct ctx *c, const struct user *u, struct accounts_signin *
 int accounts_authenticate(struct ctx *c, const char *access_token)
 {
 	struct token_claims claims;
-	const char *cached = NULL;
+	const char *cached = NULL, *role = NULL;
 	int rc;
 
 	memset(&c->actor, 0, sizeof c->actor);
@@ -208,7 +208,7 @@ int accounts_authenticate(struct ctx *c, const char *access_token)
 	if (token_verify(c->svc->keys, c->arena, access_token, TOKEN_ACCESS, &claims) != ERR_OK)
 		return ERR_UNAUTHORIZED;
 	rc = sessions_check(c->rds, c->arena, claims.sub, claims.sid, claims.jti,
-	                    users_cache_key(c->rds, c->arena, claims.sub), &cached);
+	                    users_cache_key(c->rds, c->arena, claims.sub), &role, &cached);
 	if (rc == ERR_UNAUTHORIZED)
 		return ERR_UNAUTHORIZED;
 	if (rc != ERR_OK)
@@ -216,7 +216,9 @@ int accounts_authenticate(struct ctx *c, const char *access_token)
 	c->actor.user_id = claims.sub;
 	c->actor.sid = claims.sid;
 	c->actor.jti = claims.jti;
-	c->actor.role = claims.role != NULL ? claims.role : "user";
+	/* The role stored with the session (updated by sessions_set_role the moment a role
+	 * changes), never the token's claim. */
+	c->actor.role = role != NULL ? role : "user";
 	c->actor.exp = claims.exp;
 	c->actor.cached_user = cached;
 	return ERR_OK;
@@ -585,10 +587,16 @@ int accounts_logout_all(struct ctx *c)
 int accounts_sessions(struct ctx *c, const char *cursor, int limit,
                       struct accounts_sessions_page *out)
 {
+	int rc;
+
 	memset(out, 0, sizeof *out);
-	(void)cursor;
-	(void)limit;
-	return sessions_list(c->rds, c->arena, c->actor.user_id, &out->items, &out->n);
+	rc = sessions_list(c->rds, c->arena, c->actor.user_id, cursor, limit, &out->items, &out->n,
+	                   &out->next_cursor);
+	if (rc == ERR_INVALID) {
+		ctx_fail(c, ERR_INVALID, "validation_failed", "The cursor is not one this list gave.");
+		c->why.field = "cursor";
+	}
+	return rc;
 }
 
 int accounts_session_revoke(struct ctx *c, const char *sid)

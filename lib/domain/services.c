@@ -25,7 +25,8 @@ static int register_modules(struct services *s)
 		rc = audit_register(s->db);
 	if (rc == ERR_OK)
 		rc = otp_init(s->rds);
-	sessions_init(s->rds);
+	if (rc == ERR_OK)
+		rc = sessions_init(s->rds);
 	if (rc != ERR_OK)
 		log_error("services: a statement table or script was refused at registration");
 	return rc;

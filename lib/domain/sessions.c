@@ -8,54 +8,121 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "base/arena.h"
-#include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/record.h"
 #include "base/util.h"
-#include "http/json.h"
 #include "security/random.h"
 #include "security/token.h"
 #include "store/rds.h"
 
 #define SESSION_UA_MAX 200
+/* How long after sessions_set_role a role read earlier from PostgreSQL is overridden by
+ * the new one (longer than any read-then-write of a sign-in or refresh can take). */
+#define ROLE_SETTLE_SECONDS 60
 
-/* KEYS: sess:{sid}, user_sess:{uid}
- * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid */
+/* user_sess:{uid} is a sorted set: member sid, score its creation time in microseconds
+ * (strictly increasing per user, see lua_create), so the cap and the list walk it in
+ * order. Keys written by older code are plain sets; LUA_ZSET_OF converts one in place
+ * (scores from each session's created_at, stale members dropped, TTL kept) the first time
+ * a script that needs the order meets it. LUA_UNLINK removes a member from either type. */
+#define LUA_ZSET_OF \
+	"local function zset_of(key, pfx, uid)\n" \
+	"  if redis.call('TYPE', key).ok ~= 'set' then return end\n" \
+	"  local s = redis.call('SMEMBERS', key)\n" \
+	"  local ttl = redis.call('PTTL', key)\n" \
+	"  redis.call('DEL', key)\n" \
+	"  for _, sid in ipairs(s) do\n" \
+	"    local v = redis.call('HMGET', pfx .. 'sess:' .. sid, 'user_id', 'created_at')\n" \
+	"    if v[1] == uid then\n" \
+	"      local c = math.floor(tonumber(v[2]) or 0)\n" \
+	"      redis.call('ZADD', key, string.format('%.0f', c * 1000000), sid)\n" \
+	"    end\n" \
+	"  end\n" \
+	"  if ttl > 0 and redis.call('EXISTS', key) == 1 then\n" \
+	"    redis.call('PEXPIRE', key, ttl)\n" \
+	"  end\n" \
+	"end\n"
+#define LUA_UNLINK \
+	"local function unlink(key, sid)\n" \
+	"  if redis.call('TYPE', key).ok == 'set' then\n" \
+	"    redis.call('SREM', key, sid)\n" \
+	"  else\n" \
+	"    redis.call('ZREM', key, sid)\n" \
+	"  end\n" \
+	"end\n"
+
+/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
+ * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid, key prefix,
+ *       cap (MEDRIN_SESSIONS_MAX), creation time in microseconds.
+ * {'ok', revoked}: stale members are dropped, then the user's oldest live sessions are
+ * deleted until cap - 1 remain, then the new one is added (so at most cap, O(cap)).
+ * {'role', newer role} (nothing written) when sessions_set_role changed the role in the
+ * last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
 static const char lua_create[] =
+	LUA_ZSET_OF
+	"local newer = redis.call('GET', KEYS[3])\n"
+	"if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
+	"zset_of(KEYS[2], ARGV[9], ARGV[1])\n"
+	"local live = {}\n"
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+	"  if redis.call('HGET', ARGV[9] .. 'sess:' .. sid, 'user_id') == ARGV[1] then\n"
+	"    table.insert(live, sid)\n"
+	"  else\n"
+	"    redis.call('ZREM', KEYS[2], sid)\n"
+	"  end\n"
+	"end\n"
+	"local revoked = 0\n"
+	"for i = 1, #live - tonumber(ARGV[10]) + 1 do\n"
+	"  redis.call('DEL', ARGV[9] .. 'sess:' .. live[i])\n"
+	"  redis.call('ZREM', KEYS[2], live[i])\n"
+	"  revoked = revoked + 1\n"
+	"end\n"
+	"local score = tonumber(ARGV[11])\n"
+	"local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+	"if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end\n"
 	"redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
 	"  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
 	"  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
 	"redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
-	"redis.call('SADD', KEYS[2], ARGV[8])\n"
+	"redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[8])\n"
 	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
 	"  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
 	"end\n"
-	"return 1\n";
+	"return {'ok', revoked}\n";
 
 /* KEYS: bl:{jti}, sess:{sid}, user:{uid} (the users cache); ARGV: now, user_id.
- * {1, cached user JSON or nil} when the token may be used, {0} otherwise. last_used_at is
- * written at most once a minute, and the grace pair is dropped once its window has
- * passed. */
+ * {1, cached user JSON or nil, stored role} when the token may be used, {0} otherwise.
+ * The role is the session's, never the token's claim (sessions_set_role changes it).
+ * last_used_at is written at most once a minute, and the grace pair is dropped once its
+ * window has passed. */
 static const char lua_check[] =
 	"if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"
-	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until')\n"
+	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until', 'role')\n"
 	"if not v[1] or v[1] ~= ARGV[2] then return {0} end\n"
 	"local now = tonumber(ARGV[1])\n"
 	"if now - (tonumber(v[2]) or 0) >= 60 then\n"
 	"  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
 	"  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
 	"end\n"
-	"return {1, redis.call('GET', KEYS[3])}\n";
+	"return {1, redis.call('GET', KEYS[3]), v[4] or 'user'}\n";
 
-/* KEYS: sess:{sid}, user_sess:{uid}
- * ARGV: presented jti, new jti, now, grace seconds, grace pair JSON, ttl, sid, role, uid.
- * A grace of 0 seconds disables the window (prev_until 0). */
+/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
+ * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid.
+ * A grace of 0 seconds disables the window (prev_until 0). When sessions_set_role changed
+ * the user's role in the last ROLE_SETTLE_SECONDS to something other than ARGV[8] (the
+ * caller read PostgreSQL before the change), nothing is spent: {'role', newer role} asks
+ * for the pair to be signed again with it. */
 static const char lua_rotate[] =
+	LUA_UNLINK
 	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
 	"if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
 	"local now = tonumber(ARGV[3])\n"
 	"if v[1] == ARGV[1] then\n"
+	"  local newer = redis.call('GET', KEYS[3])\n"
+	"  if newer and newer ~= ARGV[8] then return {'role', newer} end\n"
 	"  local pu = 0\n"
 	"  if tonumber(ARGV[4]) > 0 then pu = now + tonumber(ARGV[4]) end\n"
 	"  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
@@ -72,26 +139,33 @@ static const char lua_rotate[] =
 	"  return {'grace', v[4]}\n"
 	"end\n"
 	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('SREM', KEYS[2], ARGV[7])\n"
+	"unlink(KEYS[2], ARGV[7])\n"
 	"return {'reused'}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}[, bl:{jti}]; ARGV: user_id, sid, block ttl.
  * The blocklist entry is written even when the session is already gone: the token's
  * owner asked for it to die. */
 static const char lua_revoke[] =
+	LUA_UNLINK
 	"if #KEYS >= 3 and tonumber(ARGV[3]) > 0 then\n"
 	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])\n"
 	"end\n"
 	"local u = redis.call('HGET', KEYS[1], 'user_id')\n"
 	"if u ~= ARGV[1] then return 0 end\n"
 	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('SREM', KEYS[2], ARGV[2])\n"
+	"unlink(KEYS[2], ARGV[2])\n"
 	"return 1\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. Session keys are derived from the set
- * members inside the script (single Redis, not Cluster). */
+ * members inside the script (single Redis, not Cluster). Either set type; the set holds at
+ * most MEDRIN_SESSIONS_MAX members (lua_create), so this is O(cap). */
 static const char lua_revoke_all[] =
-	"local s = redis.call('SMEMBERS', KEYS[1])\n"
+	"local s\n"
+	"if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
+	"  s = redis.call('SMEMBERS', KEYS[1])\n"
+	"else\n"
+	"  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+	"end\n"
 	"local n = 0\n"
 	"for _, sid in ipairs(s) do\n"
 	"  local k = ARGV[1] .. 'sess:' .. sid\n"
@@ -103,28 +177,78 @@ static const char lua_revoke_all[] =
 	"redis.call('DEL', KEYS[1])\n"
 	"return n\n";
 
-/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id.
- * Flat array: sid, created_at, last_used_at, user_agent, ip per live session. */
+/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id, limit, cursor score ('' on the first
+ * page), cursor sid. One page, newest first, keyset on (score, sid) in the set's own order
+ * (score descending, then member bytes descending): only members strictly after the
+ * cursor's position, so sessions added meanwhile (newer) never shift a page.
+ * {more (0/1), then sid, score, created_at, last_used_at, user_agent, ip per session}.
+ * Stale members met on the way are dropped. At most the whole set is read: O(cap). */
 static const char lua_list[] =
-	"local s = redis.call('SMEMBERS', KEYS[1])\n"
-	"local out = {}\n"
-	"for _, sid in ipairs(s) do\n"
-	"  local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
-	"    'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
-	"  if v[1] == ARGV[2] then\n"
-	"    table.insert(out, sid)\n"
-	"    for j = 2, 5 do table.insert(out, v[j] or '') end\n"
+	LUA_ZSET_OF
+	"local function before(a, b)\n"
+	"  for i = 1, math.min(#a, #b) do\n"
+	"    local x, y = string.byte(a, i), string.byte(b, i)\n"
+	"    if x ~= y then return x < y end\n"
+	"  end\n"
+	"  return #a < #b\n"
+	"end\n"
+	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
+	"local limit = tonumber(ARGV[3])\n"
+	"local max, cs = '+inf', nil\n"
+	"if ARGV[4] ~= '' then max = ARGV[4]; cs = tonumber(ARGV[4]) end\n"
+	"local out, stale, found, more = {0}, {}, 0, 0\n"
+	"local off, batch = 0, limit + 1\n"
+	"while more == 0 do\n"
+	"  local r = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'WITHSCORES',\n"
+	"    'LIMIT', off, batch)\n"
+	"  for i = 1, #r, 2 do\n"
+	"    local sid, sc = r[i], r[i + 1]\n"
+	"    if not cs or tonumber(sc) ~= cs or before(sid, ARGV[5]) then\n"
+	"      local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
+	"        'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
+	"      if v[1] == ARGV[2] then\n"
+	"        if found == limit then more = 1; break end\n"
+	"        found = found + 1\n"
+	"        table.insert(out, sid)\n"
+	"        table.insert(out, sc)\n"
+	"        for j = 2, 5 do table.insert(out, v[j] or '') end\n"
+	"      else\n"
+	"        table.insert(stale, sid)\n"
+	"      end\n"
+	"    end\n"
+	"  end\n"
+	"  if #r < 2 * batch then break end\n"
+	"  off = off + batch\n"
+	"end\n"
+	"for _, sid in ipairs(stale) do redis.call('ZREM', KEYS[1], sid) end\n"
+	"out[1] = more\n"
+	"return out\n";
+
+/* KEYS: user_sess:{uid}, role_set:{uid}; ARGV: key prefix, user_id, role, settle seconds.
+ * Sets the role of every live session of the user (stale members dropped) and leaves a
+ * short-lived marker, so a sign-in or refresh that read the old role from PostgreSQL
+ * just before the change signs with the new one (see lua_rotate). Returns the count. */
+static const char lua_set_role[] =
+	LUA_ZSET_OF
+	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
+	"local n = 0\n"
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
+	"  local k = ARGV[1] .. 'sess:' .. sid\n"
+	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+	"    redis.call('HSET', k, 'role', ARGV[3])\n"
+	"    n = n + 1\n"
 	"  else\n"
-	"    redis.call('SREM', KEYS[1], sid)\n"
+	"    redis.call('ZREM', KEYS[1], sid)\n"
 	"  end\n"
 	"end\n"
-	"return out\n";
+	"redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
+	"return n\n";
 
 /* Script ids for this process's one Redis handle (worker lifetime). */
 static int s_create = -1, s_check = -1, s_rotate = -1, s_revoke = -1, s_revoke_all = -1,
-	s_list = -1;
+	s_list = -1, s_set_role = -1;
 
-void sessions_init(struct rds *r)
+int sessions_init(struct rds *r)
 {
 	s_create = rds_script(r, lua_create);
 	s_check = rds_script(r, lua_check);
@@ -132,6 +256,26 @@ void sessions_init(struct rds *r)
 	s_revoke = rds_script(r, lua_revoke);
 	s_revoke_all = rds_script(r, lua_revoke_all);
 	s_list = rds_script(r, lua_list);
+	s_set_role = rds_script(r, lua_set_role);
+	if (s_create < 0 || s_check < 0 || s_rotate < 0 || s_revoke < 0 || s_revoke_all < 0 ||
+	    s_list < 0 || s_set_role < 0)
+		return ERR_INVALID;
+	return ERR_OK;
+}
+
+/* The configured key prefix, as rds_key applies it. */
+static const char *key_prefix(struct rds *r, struct arena *a)
+{
+	return rds_key(r, a, "%s", "");
+}
+
+/* Wall clock in microseconds (the score of user_sess members). */
+static int64_t wall_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int64_t session_ttl(const struct config *cfg)
@@ -142,17 +286,9 @@ static int64_t session_ttl(const struct config *cfg)
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 static const char *clip_utf8(struct arena *a, const char *s, size_t max)
 {
-	size_t n;
-
 	if (s == NULL)
 		return "";
-	n = strlen(s);
-	if (n <= max)
-		return s;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return arena_strndup(a, s, n);
+	return arena_strndup(a, s, util_utf8_cut(s, max));
 }
 
 /* Signs a new pair for (user_id, sid); the new refresh jti goes to *refresh_jti. */
@@ -198,33 +334,69 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 {
 	const char *sid = random_id(a);
 	const char *rjti = NULL;
-	const char *keys[2], *args[8];
-	int err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
+	const char *keys[3], *args[11];
+	redisReply *rep = NULL;
+	int err = ERR_OK;
 
-	if (err != ERR_OK)
-		goto out;
+	if (role == NULL || *role == '\0')
+		role = "user";
 	keys[0] = rds_key(r, a, "sess:%s", sid);
 	keys[1] = rds_key(r, a, "user_sess:%s", user_id);
-	args[0] = user_id;
-	args[1] = role;
-	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
-	args[3] = clip_utf8(a, user_agent, SESSION_UA_MAX);
-	args[4] = ip != NULL ? ip : "";
-	args[5] = rjti;
-	args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
-	args[7] = sid;
-	err = rds_eval(r, a, s_create, NULL, 2, keys, 8, args);
+	keys[2] = rds_key(r, a, "role_set:%s", user_id);
+	/* As in sessions_rotate: a role change racing this sign-in re-signs, at most twice. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
+		if (err != ERR_OK)
+			goto out;
+		args[0] = user_id;
+		args[1] = role;
+		args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+		args[3] = clip_utf8(a, user_agent, SESSION_UA_MAX);
+		args[4] = ip != NULL ? ip : "";
+		args[5] = rjti;
+		args[6] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+		args[7] = sid;
+		args[8] = key_prefix(r, a);
+		args[9] = arena_printf(a, "%d", cfg->sessions_max > 0 ? cfg->sessions_max : 20);
+		args[10] = arena_printf(a, "%lld", (long long)wall_usec());
+		err = rds_eval(r, a, s_create, &rep, 3, keys, 11, args);
+		if (err != ERR_OK)
+			goto out;
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		if (strcmp(rep->element[0]->str, "role") != 0) {
+			if (rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_INTEGER &&
+			    rep->element[1]->integer > 0)
+				log_info("sessions: the session cap revoked %lld older session(s)",
+				         (long long)rep->element[1]->integer);
+			goto out;
+		}
+		if (rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		role = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
+	}
+	log_error("sessions: the role kept changing during a sign-in");
+	err = ERR_UNAVAILABLE;
 out:
+	if (err != ERR_OK)
+		memset(out, 0, sizeof *out);
 	return err;
 }
 
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti, const char *user_cache_key, const char **cached_user)
+                   const char *jti, const char *user_cache_key, const char **role,
+                   const char **cached_user)
 {
 	redisReply *rep = NULL;
 	const char *keys[3], *args[2];
 	int err;
 
+	*role = NULL;
 	*cached_user = NULL;
 	if (user_id == NULL || sid == NULL || jti == NULL)
 		return ERR_UNAUTHORIZED;
@@ -243,52 +415,47 @@ int sessions_check(struct rds *r, struct arena *a, const char *user_id, const ch
 	}
 	if (rep->elements > 1 && rep->element[1]->type == REDIS_REPLY_STRING)
 		*cached_user = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
+	if (rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING &&
+	    rep->element[2]->len > 0)
+		*role = arena_strndup(a, rep->element[2]->str, rep->element[2]->len);
+	else
+		*role = "user";
 out:
 	return err;
 }
 
-/* {"access_token":…,"refresh_token":…} for the grace field. */
-static int pair_json(struct arena *a, const struct session_tokens *t, const char **out)
+/* The grace field: the pair issued by the last rotation, as a record (base/record.h). */
+static int pair_encode(struct arena *a, const struct session_tokens *t, const char **out)
 {
-	struct buf b;
+	struct record rec;
 	int err;
 
-	buf_init(&b, a, 16384);
-	err = buf_puts(&b, "{\"access_token\":");
+	memset(&rec, 0, sizeof rec);
+	err = record_set(&rec, "access_token", t->access);
 	if (err == ERR_OK)
-		err = buf_json_string(&b, t->access);
+		err = record_set(&rec, "refresh_token", t->refresh);
 	if (err == ERR_OK)
-		err = buf_puts(&b, ",\"refresh_token\":");
-	if (err == ERR_OK)
-		err = buf_json_string(&b, t->refresh);
-	if (err == ERR_OK)
-		err = buf_putc(&b, '}');
-	if (err == ERR_OK)
-		*out = buf_str(&b);
+		*out = record_encode(a, &rec);
 	return err;
 }
 
-static int parse_pair(struct arena *a, const char *text, size_t len, struct session_tokens *out)
+static int pair_decode(struct arena *a, const char *text, size_t len, struct session_tokens *out)
 {
-	json_object *obj = NULL, *acc = NULL, *ref = NULL;
-	const char *why = NULL;
-	int err = json_parse(a, text, len, &obj, &why);
+	struct record rec;
+	const char *acc, *ref;
 
-	if (err != ERR_OK)
-		goto out;
-	if (!json_object_object_get_ex(obj, "access_token", &acc) ||
-	    !json_object_object_get_ex(obj, "refresh_token", &ref) ||
-	    !json_object_is_type(acc, json_type_string) ||
-	    !json_object_is_type(ref, json_type_string)) {
-		err = ERR_INTERNAL;
-		goto out;
-	}
-	out->access = arena_strdup(a, json_object_get_string(acc));
-	out->refresh = arena_strdup(a, json_object_get_string(ref));
-out:
-	if (err != ERR_OK)
-		log_error("sessions: stored grace pair is unreadable");
-	return err != ERR_OK ? ERR_INTERNAL : ERR_OK;
+	if (record_decode(a, text, len, &rec) != ERR_OK)
+		goto bad;
+	acc = record_get(&rec, "access_token");
+	ref = record_get(&rec, "refresh_token");
+	if (acc == NULL || ref == NULL || *acc == '\0' || *ref == '\0')
+		goto bad;
+	out->access = acc;
+	out->refresh = ref;
+	return ERR_OK;
+bad:
+	log_error("sessions: stored grace pair is unreadable");
+	return ERR_INTERNAL;
 }
 
 int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
@@ -296,45 +463,58 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
                     struct session_tokens *out, enum session_rotation *outcome)
 {
 	redisReply *rep = NULL;
-	const char *keys[2], *args[9];
+	const char *keys[3], *args[9];
 	const char *rjti = NULL, *grace = NULL;
 	struct session_tokens fresh;
 	int grace_s = cfg->refresh_grace_seconds;
-	int err;
+	int err = ERR_OK;
 
 	*outcome = SESSION_GONE;
 	if (refresh->sid == NULL || refresh->jti == NULL || refresh->sub == NULL)
 		return ERR_OK;
-	memset(&fresh, 0, sizeof fresh);
-	err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
-	if (err != ERR_OK)
-		goto out;
-	err = pair_json(a, &fresh, &grace);
-	if (err != ERR_OK)
-		goto out;
+	if (role == NULL || *role == '\0')
+		role = "user";
 	if (grace_s < 0)
 		grace_s = 0;
 	if (grace_s > 10)
 		grace_s = 10;
-
 	keys[0] = rds_key(r, a, "sess:%s", refresh->sid);
 	keys[1] = rds_key(r, a, "user_sess:%s", refresh->sub);
-	args[0] = refresh->jti;
-	args[1] = rjti;
-	args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
-	args[3] = arena_printf(a, "%d", grace_s);
-	args[4] = grace;
-	args[5] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
-	args[6] = refresh->sid;
-	args[7] = role;
-	args[8] = refresh->sub;
-	err = rds_eval(r, a, s_rotate, &rep, 2, keys, 9, args);
-	if (err != ERR_OK)
-		goto out;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-	    rep->element[0]->type != REDIS_REPLY_STRING) {
-		err = ERR_INTERNAL;
-		goto out;
+	keys[2] = rds_key(r, a, "role_set:%s", refresh->sub);
+
+	/* At most one retry per role change racing this refresh; three is plenty. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		memset(&fresh, 0, sizeof fresh);
+		err = issue_pair(cfg, k, a, refresh->sub, role, refresh->sid, &fresh, &rjti);
+		if (err != ERR_OK)
+			goto out;
+		err = pair_encode(a, &fresh, &grace);
+		if (err != ERR_OK)
+			goto out;
+		args[0] = refresh->jti;
+		args[1] = rjti;
+		args[2] = arena_printf(a, "%lld", (long long)util_wall_sec());
+		args[3] = arena_printf(a, "%d", grace_s);
+		args[4] = grace;
+		args[5] = arena_printf(a, "%lld", (long long)session_ttl(cfg));
+		args[6] = refresh->sid;
+		args[7] = role;
+		args[8] = refresh->sub;
+		err = rds_eval(r, a, s_rotate, &rep, 3, keys, 9, args);
+		if (err != ERR_OK)
+			goto out;
+		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		if (strcmp(rep->element[0]->str, "role") != 0)
+			break;
+		if (rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) {
+			err = ERR_INTERNAL;
+			goto out;
+		}
+		role = arena_strndup(a, rep->element[1]->str, rep->element[1]->len);
 	}
 	if (strcmp(rep->element[0]->str, "rotated") == 0) {
 		*out = fresh;
@@ -342,7 +522,7 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 	} else if (strcmp(rep->element[0]->str, "grace") == 0 && rep->elements >= 2 &&
 	           rep->element[1]->type == REDIS_REPLY_STRING) {
 		memset(out, 0, sizeof *out);
-		err = parse_pair(a, rep->element[1]->str, rep->element[1]->len, out);
+		err = pair_decode(a, rep->element[1]->str, rep->element[1]->len, out);
 		if (err != ERR_OK)
 			goto out;
 		out->sid = refresh->sid;
@@ -350,6 +530,9 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 		*outcome = SESSION_GRACE;
 	} else if (strcmp(rep->element[0]->str, "reused") == 0) {
 		*outcome = SESSION_REUSED;
+	} else if (strcmp(rep->element[0]->str, "role") == 0) {
+		log_error("sessions: the role kept changing during a refresh");
+		err = ERR_UNAVAILABLE;
 	} else {
 		*outcome = SESSION_GONE;
 	}
@@ -383,12 +566,6 @@ out:
 	return err;
 }
 
-/* The configured key prefix, as rds_key applies it. */
-static const char *key_prefix(struct rds *r, struct arena *a)
-{
-	return rds_key(r, a, "%s", "");
-}
-
 int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int *count)
 {
 	redisReply *rep = NULL;
@@ -407,6 +584,21 @@ out:
 	return err;
 }
 
+int sessions_set_role(struct rds *r, struct arena *a, const char *user_id, const char *role)
+{
+	const char *keys[2], *args[4];
+
+	if (user_id == NULL || role == NULL || *role == '\0')
+		return ERR_INVALID;
+	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
+	keys[1] = rds_key(r, a, "role_set:%s", user_id);
+	args[0] = key_prefix(r, a);
+	args[1] = user_id;
+	args[2] = role;
+	args[3] = arena_printf(a, "%d", ROLE_SETTLE_SECONDS);
+	return rds_eval(r, a, s_set_role, NULL, 2, keys, 4, args);
+}
+
 static int64_t to_i64(const redisReply *e)
 {
 	long v = 0;
@@ -416,48 +608,89 @@ static int64_t to_i64(const redisReply *e)
 	return v;
 }
 
-static int newest_first(const void *pa, const void *pb)
-{
-	const struct session_info *x = pa, *y = pb;
+/* The cursor is "<score>_<sid>" of the last session of the previous page: the score in
+ * decimal (no sign, no leading zero), the sid 32 lowercase hex digits. Opaque to clients. */
+#define CURSOR_SCORE_MAX ((1LL << 53) - 1)   /* scores are exact doubles */
 
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? 1 : -1;
-	return strcmp(x->id, y->id);
+static int cursor_parse(struct arena *a, const char *c, const char **score, const char **sid)
+{
+	const char *us = strchr(c, '_');
+	size_t nd;
+	long v = 0;
+
+	if (us == NULL)
+		return ERR_INVALID;
+	nd = (size_t)(us - c);
+	if (nd == 0 || nd > 16 || strspn(c, "0123456789") != nd || (c[0] == '0' && nd > 1))
+		return ERR_INVALID;
+	if (strlen(us + 1) != 32 || strspn(us + 1, "0123456789abcdef") != 32)
+		return ERR_INVALID;
+	*score = arena_strndup(a, c, nd);
+	if (util_parse_long(*score, 0, CURSOR_SCORE_MAX, &v) != ERR_OK)
+		return ERR_INVALID;
+	*sid = us + 1;
+	return ERR_OK;
 }
 
-int sessions_list(struct rds *r, struct arena *a, const char *user_id,
-                  struct session_info **items, size_t *n)
+static const char *reply_str(struct arena *a, const redisReply *e)
+{
+	if (e->type != REDIS_REPLY_STRING || e->str == NULL)
+		return "";
+	return arena_strndup(a, e->str, e->len);
+}
+
+int sessions_list(struct rds *r, struct arena *a, const char *user_id, const char *cursor,
+                  int limit, struct session_info **items, size_t *n, const char **next_cursor)
 {
 	redisReply *rep = NULL;
-	const char *keys[1], *args[2];
+	const char *keys[1], *args[5];
+	const char *cscore = "", *csid = "";
 	struct session_info *v = NULL;
 	size_t count = 0;
+	long last_score = 0;
 	int err;
 
 	*items = NULL;
 	*n = 0;
+	*next_cursor = NULL;
+	if (limit < 1 || limit > SESSIONS_LIST_MAX)
+		return ERR_INVALID;
+	if (cursor != NULL && cursor_parse(a, cursor, &cscore, &csid) != ERR_OK)
+		return ERR_INVALID;
 	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
 	args[0] = key_prefix(r, a);
 	args[1] = user_id;
-	err = rds_eval(r, a, s_list, &rep, 1, keys, 2, args);
+	args[2] = arena_printf(a, "%d", limit);
+	args[3] = cscore;
+	args[4] = csid;
+	err = rds_eval(r, a, s_list, &rep, 1, keys, 5, args);
 	if (err != ERR_OK)
 		goto out;
-	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements % 5 != 0) {
+	if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    (rep->elements - 1) % 6 != 0 || rep->element[0]->type != REDIS_REPLY_INTEGER) {
 		err = ERR_INTERNAL;
 		goto out;
 	}
-	count = rep->elements / 5;
+	count = (rep->elements - 1) / 6;
 	v = arena_zalloc(a, (count ? count : 1) * sizeof *v);
 	for (size_t i = 0; i < count; i++) {
-		redisReply **e = rep->element + i * 5;
+		redisReply **e = rep->element + 1 + i * 6;
 
-		v[i].id = arena_strndup(a, e[0]->str ? e[0]->str : "", e[0]->len);
-		v[i].created_at = to_i64(e[1]);
-		v[i].last_used_at = to_i64(e[2]);
-		v[i].user_agent = arena_strndup(a, e[3]->str ? e[3]->str : "", e[3]->len);
-		v[i].ip = arena_strndup(a, e[4]->str ? e[4]->str : "", e[4]->len);
+		v[i].id = reply_str(a, e[0]);
+		v[i].created_at = to_i64(e[2]);
+		v[i].last_used_at = to_i64(e[3]);
+		v[i].user_agent = reply_str(a, e[4]);
+		v[i].ip = reply_str(a, e[5]);
+		if (i + 1 == count &&
+		    (e[1]->type != REDIS_REPLY_STRING ||
+		     util_parse_long(e[1]->str, 0, CURSOR_SCORE_MAX, &last_score) != ERR_OK)) {
+			log_error("sessions: a user_sess score is not an integer");
+			err = ERR_INTERNAL;
+			goto out;
+		}
 	}
-	qsort(v, count, sizeof *v, newest_first);
+	if (rep->element[0]->integer == 1 && count > 0)
+		*next_cursor = arena_printf(a, "%ld_%s", last_score, v[count - 1].id);
 	*items = v;
 	*n = count;
 out:

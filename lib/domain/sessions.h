@@ -5,12 +5,16 @@
  *   sess:{sid}           hash {user_id, role, created_at, last_used_at, user_agent, ip,
  *                        cur, prev, prev_until, grace}; TTL = refresh-token lifetime,
  *                        extended on every rotation
- *   user_sess:{user_id}  set of the user's sids
+ *   user_sess:{user_id}  sorted set of the user's sids, scored by creation time (us),
+ *                        at most MEDRIN_SESSIONS_MAX members (the create script revokes
+ *                        the oldest); a plain set left by older code is converted lazily
+ *   role_set:{user_id}   the role sessions_set_role just set, for 60 s
  *   bl:{jti}             present while a logged-out access token would still be valid
  * A session's refresh tokens form one family: only `cur` may be rotated; `prev` is
  * honoured for MEDRIN_REFRESH_GRACE_SECONDS (a client retrying the same refresh gets the
  * same new pair, kept in `grace`); anything else is theft and deletes the session.
- * An access token is valid only while its session exists and its jti is not blocklisted.
+ * An access token is valid only while its session exists and its jti is not blocklisted;
+ * requests are authorised with the role stored in the session, not the token's claim.
  * See docs/internals/auth.md.
  */
 #ifndef MEDRIN_SESSIONS_H
@@ -49,12 +53,16 @@ struct session_info {
 	const char *ip;
 };
 
-/* sessions_init registers the Lua scripts with the Redis handle (once per worker). */
-void sessions_init(struct rds *r);
+/* sessions_init registers the Lua scripts with the Redis handle (services.c, once per
+ * worker). ERR_INVALID when the handle refuses one. */
+int sessions_init(struct rds *r) MUSTCHECK;
 
 /* sessions_create starts a session for user_id and issues its first token pair.
- * user_agent (cut to 200 bytes) and ip may be NULL. ERR_UNAVAILABLE when Redis is down,
- * ERR_INTERNAL when signing fails. */
+ * user_agent (cut to 200 bytes) and ip may be NULL. When the user already has
+ * cfg->sessions_max live sessions, the oldest are revoked so that at most that many remain
+ * with the new one. role is stored with the session and signed into the access token (a
+ * role set by sessions_set_role in the last 60 s wins over it). ERR_UNAVAILABLE when
+ * Redis is down, ERR_INTERNAL when signing fails. */
 int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
                     struct arena *a, const char *user_id, const char *role,
                     const char *user_agent, const char *ip,
@@ -65,15 +73,28 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
  * last_used_at is refreshed at most once a minute), ERR_UNAUTHORIZED otherwise,
  * ERR_UNAVAILABLE when Redis is down (callers fail closed). One round trip, which also
  * reads the user cache entry at user_cache_key (users.h): *cached_user gets its JSON
- * text (arena) or NULL when there is none. */
+ * text (arena) or NULL when there is none. *role gets the role stored with the session
+ * (arena; "user" when the field is missing): authorise with it, never with the token's
+ * role claim, so a role change (sessions_set_role) counts from the next request. */
 int sessions_check(struct rds *r, struct arena *a, const char *user_id, const char *sid,
-                   const char *jti, const char *user_cache_key,
+                   const char *jti, const char *user_cache_key, const char **role,
                    const char **cached_user) MUSTCHECK;
+
+/* sessions_set_role sets the stored role of every live session of user_id (stale set
+ * members are dropped on the way), so the change takes effect on that user's very next
+ * request on every host. Call it after the new role is committed to PostgreSQL: for
+ * ROLE_SETTLE_SECONDS (60) afterwards a sign-in or refresh that read the old role signs
+ * its tokens with this one instead. ERR_INVALID for a NULL or empty role,
+ * ERR_UNAVAILABLE when Redis is down. */
+int sessions_set_role(struct rds *r, struct arena *a, const char *user_id,
+                      const char *role) MUSTCHECK;
 
 /* sessions_rotate spends the verified refresh token `refresh` (typ refresh) and reports
  * what happened in *outcome; on SESSION_ROTATED / SESSION_GRACE *out holds the pair to
- * return. role goes into the new access token (re-read from PostgreSQL by the caller).
- * ERR_UNAVAILABLE, ERR_INTERNAL. */
+ * return. role (re-read from PostgreSQL by the caller) goes into the new access token and
+ * is stored with the session; when sessions_set_role set a different role in the last
+ * ROLE_SETTLE_SECONDS, that newer role is used for both instead. ERR_UNAVAILABLE,
+ * ERR_INTERNAL. */
 int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_keys *k,
                     struct arena *a, const struct token_claims *refresh, const char *role,
                     struct session_tokens *out, enum session_rotation *outcome) MUSTCHECK;
@@ -86,13 +107,24 @@ int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const c
                     const char *block_jti, int64_t block_ttl) MUSTCHECK;
 
 /* sessions_revoke_all deletes every session of user_id; *count (may be NULL) gets how
- * many. ERR_UNAVAILABLE. */
+ * many. O(cap): the user's set never holds more than MEDRIN_SESSIONS_MAX. ERR_UNAVAILABLE. */
 int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id,
                         int *count) MUSTCHECK;
 
-/* sessions_list returns the user's live sessions, newest first, in an arena array.
- * Stale set members (expired sessions) are dropped on the way. ERR_UNAVAILABLE. */
-int sessions_list(struct rds *r, struct arena *a, const char *user_id,
-                  struct session_info **items, size_t *n) MUSTCHECK;
+/* Largest page sessions_list serves. */
+#define SESSIONS_LIST_MAX 100
+
+/* sessions_list returns one page of the user's live sessions, newest first, in an arena
+ * array. cursor is NULL for the first page, else the *next_cursor of the previous page (an
+ * opaque string); limit is 1..SESSIONS_LIST_MAX (the caller validates; the API default is
+ * 20). *next_cursor (arena) is NULL on the last page. Pages are a keyset on the creation
+ * order, not offsets: sessions created between two pages never repeat or hide one (they
+ * are newer than every cursor, so they appear only on a new first page). Stale set
+ * members (expired sessions) are dropped on the way. The user's set holds at most
+ * MEDRIN_SESSIONS_MAX members, so a page costs O(cap). ERR_INVALID for a malformed
+ * cursor or a limit out of range, ERR_UNAVAILABLE. */
+int sessions_list(struct rds *r, struct arena *a, const char *user_id, const char *cursor,
+                  int limit, struct session_info **items, size_t *n,
+                  const char **next_cursor) MUSTCHECK;
 
 #endif

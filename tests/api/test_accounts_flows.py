@@ -24,6 +24,41 @@ from test_tokens import sign
 from test_auth import jwt_parts
 
 
+class SessionRoleTest(unittest.TestCase):
+    def setUp(self):
+        harness.require_test_routes(self)
+        self.key = harness.env_get("JWT_SECRET_KEY")
+        if harness.env_get("JWT_ALGORITHM", "HS256") != "HS256" or not self.key:
+            self.fail("the test stack signs with HS256 and a known key")
+
+    def test_role_claim_alone_grants_nothing(self):
+        email, tok = register()
+        header, claims = jwt_parts(tok["access_token"])
+        # The staff route answers 403 to the user as issued.
+        assert_problem(call("GET", "/_test/staff", headers=bearer(tok["access_token"])), 403,
+                       "forbidden")
+        # A token for the same live session, signed with the real key, claiming admin:
+        # the signature and every claim check out, but the session says "user".
+        now = int(time.time())
+        forged = dict(claims, role="admin", iat=now - 5, exp=now + 600, jti=uuid.uuid4().hex)
+        token = sign(header, forged, self.key)
+        self.assertEqual(assert_json(call("GET", "/auth/me", headers=bearer(token)), 200)["email"],
+                         email, "the forged token must be otherwise valid")
+        assert_problem(call("GET", "/_test/staff", headers=bearer(token)), 403, "forbidden")
+
+    def test_role_stored_with_the_session_is_what_counts(self):
+        email, tok = register()
+        sid = jwt_parts(tok["access_token"])[1]["sid"]
+        # What a role change does to live sessions (sessions_set_role): the stored role.
+        redis_cli("HSET", redis_prefix() + "sess:" + sid, "role", "staff")
+        body = assert_json(call("GET", "/_test/staff", headers=bearer(tok["access_token"])), 200)
+        self.assertEqual(body["role"], "staff")
+        self.assertEqual(body["user_id"], tok["user"]["id"])
+        redis_cli("HSET", redis_prefix() + "sess:" + sid, "role", "user")
+        assert_problem(call("GET", "/_test/staff", headers=bearer(tok["access_token"])), 403,
+                       "forbidden")
+
+
 def refuse_mail_to(testcase, email):
     """Makes PostgreSQL refuse (as if unreachable) every mail task to email, until the
     test ends."""

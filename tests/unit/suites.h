@@ -16,5 +16,6 @@ Suite *token_suite(void);
 Suite *otp_suite(void);
 Suite *password_suite(void);
 Suite *record_suite(void);
+Suite *sessions_suite(void);
 
 #endif
