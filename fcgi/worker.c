@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,7 +274,24 @@ static int install_signals(sigset_t *wait_mask)
 	return 0;
 }
 
-void worker_run(const struct config *cfg, int listen_fd, int close_fd)
+/* Tells the master that this worker is ready: our pid as one record on the shared
+ * readiness pipe (4 bytes < PIPE_BUF: never interleaved with another worker's). */
+static int announce_ready(int ready_fd, pid_t pid)
+{
+	int32_t rec = (int32_t)pid;
+	ssize_t n;
+
+	if (ready_fd < 0)
+		return 0;
+	do {
+		n = write(ready_fd, &rec, sizeof(rec));
+	} while (n < 0 && errno == EINTR);
+	close(ready_fd);
+	return n == (ssize_t)sizeof(rec) ? 0 : -1;
+}
+
+void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int *close_fds,
+                int nclose)
 {
 	struct worker w;
 	sigset_t wait_mask;
@@ -282,9 +300,11 @@ void worker_run(const struct config *cfg, int listen_fd, int close_fd)
 	int req_ready = 0;
 	int app_ready = 0;
 	int rc;
+	int i;
 
-	if (close_fd >= 0)
-		close(close_fd);
+	for (i = 0; i < nclose; i++)
+		if (close_fds[i] >= 0)
+			close(close_fds[i]);
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.pid = getpid();
@@ -303,13 +323,21 @@ void worker_run(const struct config *cfg, int listen_fd, int close_fd)
 		goto out;
 	}
 	req_ready = 1;
-	if (app_init(&w.app, cfg) < 0) {
-		log_error("worker: app_init failed; exiting");
+	rc = app_init(&w.app, cfg);
+	if (rc < 0) {
+		log_error("worker: app_init failed (%s); exiting with status %d", err_name(rc),
+		          WORKER_EXIT_INIT);
 		code = WORKER_EXIT_INIT;
 		goto out;
 	}
 	app_ready = 1;
 	w.arena = arena_new(0);
+	if (announce_ready(ready_fd, w.pid) < 0) {
+		log_error("worker: cannot tell the master it is ready: %s", strerror(errno));
+		code = 1;
+		goto out;
+	}
+	ready_fd = -1;
 
 	pfd.fd = listen_fd;
 	pfd.events = POLLIN;
