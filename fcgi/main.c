@@ -2,7 +2,8 @@
  *
  *   medrin-fcgi            run the pool (configuration from the environment and the
  *                          optional MEDRIN_ENV_FILE)
- *   medrin-fcgi --check    validate the configuration and exit (0 valid, 2 invalid)
+ *   medrin-fcgi --check    validate the configuration, token keys included, and exit
+ *                          (0 valid, 2 invalid)
  *   medrin-fcgi --version
  *
  * Exit status: 0 after a graceful stop, 1 on a start-up failure (socket in use, bind,
@@ -18,6 +19,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "security/token.h"
 #include "listen.h"
 #include "master.h"
 
@@ -98,6 +100,23 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_init(PROG, cfg.log_level);
+	/* The keys every worker loads in app_init: a missing, unreadable or wrong key file
+	 * is refused here (and by --check) rather than by workers dying one after the
+	 * other. The master does not keep them. */
+	{
+		struct token_keys *keys = NULL;
+
+		if (token_keys_load(&cfg, &keys) != ERR_OK) {
+			fprintf(stderr,
+			        PROG ": the token keys cannot be loaded (JWT_ALGORITHM=%s; the error "
+			             "line above names the problem); refusing to start\n",
+			        cfg.jwt_algorithm && *cfg.jwt_algorithm ? cfg.jwt_algorithm
+			                                                : "HS256");
+			code = 2;
+			goto out;
+		}
+		token_keys_free(keys);
+	}
 	if (check) {
 		printf(PROG ": configuration OK (MEDRIN_ENV=%s, MEDRIN_LISTEN=%s, "
 		            "MEDRIN_WORKERS=%d)\n",

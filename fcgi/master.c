@@ -4,8 +4,17 @@
  * in one poll loop, so no handler runs asynchronously and every decision is made in
  * one place. Timers (respawn back-off, SIGTERM re-sends, drain deadlines) become the
  * poll timeout.
+ *
+ * Readiness: every worker writes its pid to one shared pipe once app_init has succeeded
+ * (worker.h). The master reads that pipe in the same poll loop. READY=1 goes to systemd
+ * only when every slot of the first generation has a ready worker; a reload forks the
+ * new generation beside the old one and stops the old one only when every new worker is
+ * ready. A new worker that exits (or a generation that is not ready within
+ * MASTER_READY_TIMEOUT_MS) before that fails the reload: the new workers are stopped and
+ * the old generation, with the old configuration, keeps serving.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -31,7 +40,8 @@
 struct child {
 	pid_t pid;
 	unsigned gen;
-	int slot; /* index in slots[] for the current generation, else -1 */
+	int slot; /* index in the slots of its generation (serving or pending), else -1 */
+	int ready;         /* wrote its pid to the readiness pipe: app_init succeeded */
 	int64_t started;
 	int draining;      /* SIGTERM sent: finishing its request, then exits */
 	int killed;        /* SIGKILL sent at the drain deadline */
@@ -41,19 +51,32 @@ struct child {
 
 struct slot {
 	pid_t pid;    /* 0: no process, (re)spawn at spawn_at */
+	int ready;    /* the process in it is ready */
 	int failures; /* quick deaths in a row */
 	int spawned;  /* has had a process before: the next one is a respawn */
 	int64_t spawn_at;
 };
 
-struct master {
+/* One generation: a configuration and its slots. */
+struct gen {
+	unsigned id;
 	struct config *cfg;
+	struct slot *slots;
+	int nslots;
+};
+
+struct master {
 	const struct listen_sock *ls;
 	const char *env_file;
 	int sigfd;
-	unsigned gen;
-	struct slot *slots;
-	int nslots;
+	int ready_rd, ready_wr; /* the readiness pipe (read end non-blocking) */
+	struct gen cur;         /* serving; cur.cfg is the caller's struct */
+	struct gen next;        /* reloading: the generation proving it is ready */
+	struct config next_cfg; /* next.cfg points here */
+	int reloading;
+	int64_t reload_deadline;
+	int announced; /* READY=1 sent for the first generation */
+	unsigned last_gen;
 	struct child *kids;
 	size_t nkids, capkids;
 	int stopping;
@@ -84,9 +107,9 @@ static void update_pool_metrics(const struct master *m)
 	size_t i;
 
 	for (i = 0; i < m->nkids; i++)
-		if (m->kids[i].gen == m->gen && !m->kids[i].draining)
+		if (m->kids[i].gen == m->cur.id && !m->kids[i].draining)
 			alive++;
-	metrics_set_pool(m->nslots, alive);
+	metrics_set_pool(m->cur.nslots, alive);
 }
 
 static struct child *add_kid(struct master *m)
@@ -104,9 +127,30 @@ static struct child *add_kid(struct master *m)
 	return &m->kids[m->nkids++];
 }
 
-static void spawn(struct master *m, int i)
+static struct child *find_kid(struct master *m, pid_t pid)
 {
-	struct slot *s = &m->slots[i];
+	size_t i;
+
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].pid == pid)
+			return &m->kids[i];
+	return NULL;
+}
+
+/* The generation a child belongs to, if it is the serving or the pending one. */
+static struct gen *gen_of(struct master *m, const struct child *k)
+{
+	if (k->gen == m->cur.id)
+		return &m->cur;
+	if (m->reloading && k->gen == m->next.id)
+		return &m->next;
+	return NULL;
+}
+
+static void spawn(struct master *m, struct gen *g, int i)
+{
+	struct slot *s = &g->slots[i];
+	int close_fds[2];
 	struct child *k;
 	pid_t pid;
 
@@ -116,31 +160,52 @@ static void spawn(struct master *m, int i)
 		s->spawn_at = now_usec() + 1000 * MS;
 		return;
 	}
-	if (pid == 0)
-		worker_run(m->cfg, m->ls->fd, m->sigfd); /* never returns */
+	if (pid == 0) {
+		close_fds[0] = m->sigfd;
+		close_fds[1] = m->ready_rd;
+		worker_run(g->cfg, m->ls->fd, m->ready_wr, close_fds, 2); /* never returns */
+	}
 
 	k = add_kid(m);
 	k->pid = pid;
-	k->gen = m->gen;
+	k->gen = g->id;
 	k->slot = i;
 	k->started = now_usec();
 	s->pid = pid;
+	s->ready = 0;
 	if (s->spawned)
 		metrics_worker_started();
 	s->spawned = 1;
-	log_info("worker started pid=%d generation=%u slot=%d", (int)pid, m->gen, i);
+	log_info("worker started pid=%d generation=%u slot=%d", (int)pid, g->id, i);
 }
 
-static void spawn_due(struct master *m)
+static void spawn_due_in(struct master *m, struct gen *g)
 {
 	int64_t now = now_usec();
 	int i;
 
+	for (i = 0; i < g->nslots; i++)
+		if (g->slots[i].pid == 0 && g->slots[i].spawn_at <= now)
+			spawn(m, g, i);
+}
+
+static void spawn_due(struct master *m)
+{
 	if (m->stopping)
 		return;
-	for (i = 0; i < m->nslots; i++)
-		if (m->slots[i].pid == 0 && m->slots[i].spawn_at <= now)
-			spawn(m, i);
+	spawn_due_in(m, &m->cur);
+	if (m->reloading)
+		spawn_due_in(m, &m->next);
+}
+
+static int all_ready(const struct gen *g)
+{
+	int i;
+
+	for (i = 0; i < g->nslots; i++)
+		if (!g->slots[i].pid || !g->slots[i].ready)
+			return 0;
+	return g->nslots > 0;
 }
 
 static void terminate(struct child *k, int64_t deadline)
@@ -151,6 +216,24 @@ static void terminate(struct child *k, int64_t deadline)
 	k->slot = -1;
 	k->next_term = now_usec() + TERM_RESEND_MS * MS;
 	kill(k->pid, SIGTERM);
+}
+
+/* SIGTERM to every child of generation id (or of every generation but id when
+ * others is set); returns how many. */
+static size_t terminate_gen(struct master *m, unsigned id, int others)
+{
+	int64_t deadline = now_usec() + (int64_t)m->cur.cfg->drain_seconds * 1000 * MS;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->nkids; i++) {
+		struct child *k = &m->kids[i];
+
+		if ((k->gen == id) == !others && !k->draining) {
+			terminate(k, deadline);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* Draining workers get SIGTERM again every second (a worker that is between its flag
@@ -177,11 +260,154 @@ static void drive_draining(struct master *m)
 	}
 }
 
+static void free_gen(struct gen *g)
+{
+	free(g->slots);
+	g->slots = NULL;
+	g->nslots = 0;
+}
+
+static void make_slots(struct gen *g, int n)
+{
+	struct slot *s = calloc((size_t)(n > 0 ? n : 1), sizeof(*s));
+
+	if (!s)
+		abort();
+	free(g->slots);
+	g->slots = s;
+	g->nslots = n;
+}
+
+/* Ends a pending reload without committing it: its workers are told to stop, its
+ * configuration is dropped. The serving generation is untouched. */
+static void abandon_reload(struct master *m)
+{
+	if (!m->reloading)
+		return;
+	terminate_gen(m, m->next.id, 0);
+	free_gen(&m->next);
+	config_free(&m->next_cfg);
+	memset(&m->next_cfg, 0, sizeof(m->next_cfg));
+	m->next.cfg = NULL;
+	m->reloading = 0;
+}
+
+/* The one error line of a failed reload, then READY=1 again: the old generation is
+ * serving, which is what READY means. */
+static void reload_failed(struct master *m, const char *cause)
+{
+	unsigned id = m->next.id;
+
+	abandon_reload(m);
+	log_error("reload failed: generation %u did not start: %s; generation %u keeps serving "
+	          "with the previous configuration",
+	          id, cause, m->cur.id);
+	if (sdnotifyf("READY=1\nSTATUS=reload failed: %s", cause) < 0)
+		log_warn("sd_notify READY failed");
+}
+
+static void announce(struct master *m, const char *status)
+{
+	int rc;
+
+	if (!m->announced)
+		rc = sdnotifyf("READY=1\nMAINPID=%d\nSTATUS=%s", (int)getpid(), status);
+	else
+		rc = sdnotifyf("READY=1\nSTATUS=%s", status);
+	if (rc < 0)
+		log_warn("sd_notify READY failed");
+	m->announced = 1;
+}
+
+/* Every new worker is ready: the new configuration becomes the running one and the old
+ * generation drains. */
+static void commit_reload(struct master *m)
+{
+	char status[96];
+	size_t nold;
+
+	config_free(m->cur.cfg);
+	*m->cur.cfg = m->next_cfg;
+	memset(&m->next_cfg, 0, sizeof(m->next_cfg));
+	free_gen(&m->cur);
+	m->cur.id = m->next.id;
+	m->cur.slots = m->next.slots;
+	m->cur.nslots = m->next.nslots;
+	m->next.slots = NULL;
+	m->next.nslots = 0;
+	m->next.cfg = NULL;
+	m->reloading = 0;
+	log_init("medrin-fcgi", m->cur.cfg->log_level);
+	nold = terminate_gen(m, m->cur.id, 1);
+	log_info("reload: generation %u ready with %d worker(s); %zu old worker(s) draining",
+	         m->cur.id, m->cur.nslots, nold);
+	snprintf(status, sizeof(status), "generation %u: %d worker(s)", m->cur.id,
+	         m->cur.nslots);
+	announce(m, status);
+}
+
+/* Called after readiness records and exits have been taken in. */
+static void check_ready(struct master *m)
+{
+	char status[96];
+
+	if (m->stopping)
+		return;
+	if (m->reloading) {
+		if (all_ready(&m->next))
+			commit_reload(m);
+		else if (now_usec() >= m->reload_deadline)
+			reload_failed(m, "its workers were not ready within "
+			                 "MASTER_READY_TIMEOUT_MS (30 s)");
+		return;
+	}
+	if (!m->announced && all_ready(&m->cur)) {
+		log_info("master pid=%d ready: %d worker(s), max_requests=%d, drain_seconds=%d",
+		         (int)getpid(), m->cur.cfg->workers, m->cur.cfg->max_requests,
+		         m->cur.cfg->drain_seconds);
+		snprintf(status, sizeof(status), "generation %u: %d worker(s)", m->cur.id,
+		         m->cur.nslots);
+		announce(m, status);
+	}
+}
+
+/* Takes in every readiness record waiting in the pipe. */
+static void read_ready(struct master *m)
+{
+	int32_t recs[64];
+	ssize_t n;
+	size_t i;
+
+	for (;;) {
+		n = read(m->ready_rd, recs, sizeof(recs));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		/* Records are 4 bytes written atomically, so n is a multiple of 4. */
+		for (i = 0; i < (size_t)n / sizeof(recs[0]); i++) {
+			struct child *k = find_kid(m, (pid_t)recs[i]);
+			struct gen *g;
+
+			if (!k)
+				continue;
+			k->ready = 1;
+			g = gen_of(m, k);
+			if (g && k->slot >= 0 && g->slots[k->slot].pid == k->pid)
+				g->slots[k->slot].ready = 1;
+			log_debug("worker pid=%d generation=%u ready", (int)k->pid, k->gen);
+		}
+	}
+}
+
 static void on_exit_of(struct master *m, struct child *k, int status)
 {
 	int64_t now = now_usec();
 	int64_t lived_ms = (now - k->started) / MS;
+	int init_failed = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_INIT;
 	char how[96];
+	char cause[256];
+	struct gen *g;
 	struct slot *s;
 
 	describe_status(status, how, sizeof(how));
@@ -189,17 +415,34 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 		log_info("worker exited pid=%d generation=%u status=\"%s\" lived_ms=%lld",
 		         (int)k->pid, k->gen, how, (long long)lived_ms);
 	else
-		log_warn("worker exited pid=%d generation=%u status=\"%s\" lived_ms=%lld",
-		         (int)k->pid, k->gen, how, (long long)lived_ms);
+		log_warn("worker exited pid=%d generation=%u status=\"%s\" lived_ms=%lld%s",
+		         (int)k->pid, k->gen, how, (long long)lived_ms,
+		         init_failed ? " (app_init failed)"
+		                     : k->ready ? "" : " (before it was ready)");
 
-	if (k->slot < 0 || k->gen != m->gen || m->stopping)
+	if (k->slot < 0 || m->stopping)
 		return;
-	s = &m->slots[k->slot];
+	g = gen_of(m, k);
+	if (!g)
+		return;
+	if (g == &m->next && !k->ready) {
+		if (init_failed)
+			snprintf(cause, sizeof(cause),
+			         "worker pid=%d: app_init failed (exit %d; its error is logged above)",
+			         (int)k->pid, WORKER_EXIT_INIT);
+		else
+			snprintf(cause, sizeof(cause), "worker pid=%d ended (%s) before it was ready",
+			         (int)k->pid, how);
+		reload_failed(m, cause);
+		return;
+	}
+	s = &g->slots[k->slot];
 	s->pid = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	s->ready = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && k->ready) {
 		s->failures = 0; /* recycled after MEDRIN_MAX_REQUESTS: replace now */
 		s->spawn_at = now;
-	} else if (lived_ms < MASTER_QUICK_EXIT_MS) {
+	} else if (!k->ready || lived_ms < MASTER_QUICK_EXIT_MS) {
 		int64_t delay = BACKOFF_BASE_MS;
 		int f;
 
@@ -209,9 +452,18 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 		if (delay > MASTER_BACKOFF_MAX_MS)
 			delay = MASTER_BACKOFF_MAX_MS;
 		s->spawn_at = now + delay * MS;
-		log_warn("worker in slot %d died within %d ms of start (%d in a row); "
-		         "respawning in %lld ms",
-		         k->slot, MASTER_QUICK_EXIT_MS, s->failures, (long long)delay);
+		if (init_failed)
+			log_error("worker in slot %d could not start: app_init failed (%d in a row); "
+			          "respawning in %lld ms",
+			          k->slot, s->failures, (long long)delay);
+		else if (!k->ready)
+			log_warn("worker in slot %d died before it was ready (%d in a row); "
+			         "respawning in %lld ms",
+			         k->slot, s->failures, (long long)delay);
+		else
+			log_warn("worker in slot %d died within %d ms of start (%d in a row); "
+			         "respawning in %lld ms",
+			         k->slot, MASTER_QUICK_EXIT_MS, s->failures, (long long)delay);
 	} else {
 		s->failures = 0;
 		s->spawn_at = now;
@@ -220,9 +472,9 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 
 static void reap(struct master *m)
 {
+	struct child *k;
 	pid_t pid;
 	int status;
-	size_t i;
 
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
@@ -230,42 +482,33 @@ static void reap(struct master *m)
 			continue;
 		if (pid <= 0)
 			break;
-		for (i = 0; i < m->nkids; i++)
-			if (m->kids[i].pid == pid)
-				break;
-		if (i == m->nkids)
+		/* A worker writes its readiness record before it can exit: take in what is in
+		 * the pipe now, so that a ready worker is never mistaken for one that was not. */
+		read_ready(m);
+		k = find_kid(m, pid);
+		if (!k)
 			continue; /* not one of ours (cannot happen: we fork nothing else) */
-		on_exit_of(m, &m->kids[i], status);
-		m->kids[i] = m->kids[--m->nkids];
+		on_exit_of(m, k, status);
+		/* on_exit_of may have added no child (it never forks) but k stays valid. */
+		*k = m->kids[--m->nkids];
 	}
 }
 
 static void begin_stop(struct master *m, int sig)
 {
-	int64_t deadline = now_usec() + (int64_t)m->cfg->drain_seconds * 1000 * MS;
+	int64_t deadline = now_usec() + (int64_t)m->cur.cfg->drain_seconds * 1000 * MS;
 	size_t i;
 
 	if (m->stopping)
 		return;
+	abandon_reload(m);
 	m->stopping = 1;
 	if (sdnotify("STOPPING=1") < 0)
 		log_warn("sd_notify STOPPING failed");
 	log_info("%s: graceful stop; %zu worker(s) finish their requests (up to %d s)",
-	         strsignal(sig), m->nkids, m->cfg->drain_seconds);
+	         strsignal(sig), m->nkids, m->cur.cfg->drain_seconds);
 	for (i = 0; i < m->nkids; i++)
 		terminate(&m->kids[i], deadline);
-}
-
-static int make_slots(struct master *m, int n)
-{
-	struct slot *s = calloc((size_t)n, sizeof(*s));
-
-	if (!s)
-		abort();
-	free(m->slots);
-	m->slots = s;
-	m->nslots = n;
-	return 0;
 }
 
 static void log_problems(const char *what, const struct buf *err)
@@ -282,20 +525,23 @@ static void log_problems(const char *what, const struct buf *err)
 	}
 }
 
-/* SIGHUP: new configuration, new generation on the same socket, old one drains. */
+/* SIGHUP: new configuration, new generation on the same socket beside the old one; the
+ * old one drains only once every new worker is ready (check_ready -> commit_reload). */
 static void reload(struct master *m)
 {
-	struct config nc;
 	struct buf err;
-	int64_t deadline;
-	size_t i, nold;
 	int rc;
-	int i_slot;
+	int i;
 
+	if (m->reloading) {
+		log_warn("SIGHUP during a reload: generation %u is abandoned, reloading again",
+		         m->next.id);
+		abandon_reload(m);
+	}
 	if (sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%lld", (long long)now_usec()) < 0)
 		log_warn("sd_notify RELOADING failed");
 	buf_init(&err, NULL, 16384);
-	memset(&nc, 0, sizeof(nc));
+	memset(&m->next_cfg, 0, sizeof(m->next_cfg));
 	if (m->env_file) {
 		rc = config_apply_env_file(m->env_file, &err);
 		if (rc < 0) {
@@ -303,44 +549,49 @@ static void reload(struct master *m)
 			log_error(
 			    "reload refused: cannot read %s; keeping the running configuration",
 			    m->env_file);
-			goto out;
+			goto refused;
 		}
 	}
-	rc = config_load(&nc, &err);
+	rc = config_load(&m->next_cfg, &err);
 	if (rc < 0) {
 		log_problems("reload: invalid configuration", &err);
 		log_error("reload refused; keeping the running configuration");
-		config_free(&nc);
-		goto out;
+		config_free(&m->next_cfg);
+		memset(&m->next_cfg, 0, sizeof(m->next_cfg));
+		goto refused;
 	}
-	if (strcmp(nc.listen ? nc.listen : "", m->cfg->listen ? m->cfg->listen : "") != 0)
+	if (strcmp(m->next_cfg.listen ? m->next_cfg.listen : "",
+	           m->cur.cfg->listen ? m->cur.cfg->listen : "") != 0)
 		log_warn("reload: MEDRIN_LISTEN changed to %s; the socket stays as it is until a "
 		         "restart",
-		         nc.listen ? nc.listen : "");
-	config_free(m->cfg);
-	*m->cfg = nc;
-	log_init("medrin-fcgi", m->cfg->log_level);
+		         m->next_cfg.listen ? m->next_cfg.listen : "");
 
-	/* Old generation: every child alive now. Fork the new one first, then tell the old
-	 * one to stop: the listening socket never lacks a worker, and an old worker only
-	 * stops after its in-flight request. */
-	nold = m->nkids;
-	m->gen++;
-	make_slots(m, m->cfg->workers);
-	for (i_slot = 0; i_slot < m->nslots; i_slot++) {
-		m->slots[i_slot].spawned = 1; /* counted by metrics as (re)starts */
-		spawn(m, i_slot);
+	/* The new generation starts beside the old one, which keeps serving until every
+	 * new worker is ready. */
+	m->reloading = 1;
+	m->reload_deadline = now_usec() + (int64_t)MASTER_READY_TIMEOUT_MS * MS;
+	m->next.id = ++m->last_gen;
+	m->next.cfg = &m->next_cfg;
+	make_slots(&m->next, m->next_cfg.workers);
+	for (i = 0; i < m->next.nslots; i++) {
+		m->next.slots[i].spawned = 1; /* counted by metrics as (re)starts */
+		spawn(m, &m->next, i);
 	}
-	deadline = now_usec() + (int64_t)m->cfg->drain_seconds * 1000 * MS;
-	for (i = 0; i < nold; i++)
-		if (m->kids[i].gen != m->gen)
-			terminate(&m->kids[i], deadline);
-	log_info("reload: generation %u started with %d worker(s); %zu old worker(s) draining",
-	         m->gen, m->nslots, nold);
-out:
+	log_info("reload: generation %u starting with %d worker(s); generation %u serves until "
+	         "they are ready",
+	         m->next.id, m->next.nslots, m->cur.id);
 	buf_free(&err);
-	if (sdnotify("READY=1") < 0)
+	return;
+refused:
+	buf_free(&err);
+	if (sdnotify("READY=1\nSTATUS=reload refused: invalid configuration") < 0)
 		log_warn("sd_notify READY failed");
+}
+
+static void next_timer(int64_t *next, int64_t t)
+{
+	if (t < *next)
+		*next = t;
 }
 
 /* Milliseconds until the next timer, -1 when there is none. */
@@ -352,19 +603,24 @@ static int next_timeout(const struct master *m)
 	size_t i;
 	int s;
 
-	if (!m->stopping)
-		for (s = 0; s < m->nslots; s++)
-			if (m->slots[s].pid == 0 && m->slots[s].spawn_at < next)
-				next = m->slots[s].spawn_at;
+	if (!m->stopping) {
+		for (s = 0; s < m->cur.nslots; s++)
+			if (m->cur.slots[s].pid == 0)
+				next_timer(&next, m->cur.slots[s].spawn_at);
+		if (m->reloading) {
+			for (s = 0; s < m->next.nslots; s++)
+				if (m->next.slots[s].pid == 0)
+					next_timer(&next, m->next.slots[s].spawn_at);
+			next_timer(&next, m->reload_deadline);
+		}
+	}
 	for (i = 0; i < m->nkids; i++) {
 		const struct child *k = &m->kids[i];
 
 		if (!k->draining || k->killed)
 			continue;
-		if (k->next_term < next)
-			next = k->next_term;
-		if (k->deadline < next)
-			next = k->deadline;
+		next_timer(&next, k->next_term);
+		next_timer(&next, k->deadline);
 	}
 	if (next == INT64_MAX)
 		return -1;
@@ -378,6 +634,7 @@ static int setup_signals(struct master *m)
 {
 	struct sigaction sa;
 	sigset_t set;
+	int p[2];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -393,6 +650,14 @@ static int setup_signals(struct master *m)
 		return ERR_INTERNAL;
 	m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (m->sigfd < 0)
+		return ERR_INTERNAL;
+	/* The readiness pipe: the read end is the master's (non-blocking), the write end is
+	 * inherited by every worker (blocking: a record is never dropped). */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ERR_INTERNAL;
+	m->ready_rd = p[0];
+	m->ready_wr = p[1];
+	if (fcntl(m->ready_rd, F_SETFL, fcntl(m->ready_rd, F_GETFL) | O_NONBLOCK) < 0)
 		return ERR_INTERNAL;
 	return 0;
 }
@@ -425,52 +690,68 @@ static void read_signals(struct master *m)
 	}
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 int master_run(struct config *cfg, const struct listen_sock *ls, const char *env_file)
 {
 	struct master m;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	int i;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	m.cfg = cfg;
+	m.cur.cfg = cfg;
 	m.ls = ls;
 	m.env_file = env_file;
-	m.sigfd = -1;
+	m.sigfd = m.ready_rd = m.ready_wr = -1;
 	rc = setup_signals(&m);
 	if (rc < 0) {
 		log_error("master: cannot set up signal handling: %s", strerror(errno));
+		close_fd(&m.sigfd);
+		close_fd(&m.ready_rd);
+		close_fd(&m.ready_wr);
 		return rc;
 	}
-	make_slots(&m, cfg->workers);
-	for (i = 0; i < m.nslots; i++)
-		spawn(&m, i);
+	m.cur.id = m.last_gen = 1;
+	make_slots(&m.cur, cfg->workers);
+	for (i = 0; i < m.cur.nslots; i++)
+		spawn(&m, &m.cur, i);
 	update_pool_metrics(&m);
-	if (sdnotifyf("READY=1\nMAINPID=%d", (int)getpid()) < 0)
-		log_warn("sd_notify READY failed");
-	log_info("master pid=%d ready: %d worker(s), max_requests=%d, drain_seconds=%d",
-	         (int)getpid(), cfg->workers, cfg->max_requests, cfg->drain_seconds);
+	log_info("master pid=%d: %d worker(s) starting; READY once each has initialised",
+	         (int)getpid(), cfg->workers);
 
-	pfd.fd = m.sigfd;
-	pfd.events = POLLIN;
+	pfd[0].fd = m.sigfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = m.ready_rd;
+	pfd[1].events = POLLIN;
 	for (;;) {
 		spawn_due(&m);
 		drive_draining(&m);
+		check_ready(&m);
 		update_pool_metrics(&m);
 		if (m.stopping && m.nkids == 0)
 			break;
-		rc = poll(&pfd, 1, next_timeout(&m));
+		rc = poll(pfd, 2, next_timeout(&m));
 		if (rc < 0 && errno != EINTR) {
 			log_error("master: poll: %s", strerror(errno));
 			sleep(1);
 		}
+		read_ready(&m);
 		read_signals(&m);
 		reap(&m);
 	}
 	log_info("master: all workers stopped; exiting");
 	/* The signals stay blocked: a second ^C during the last steps is ignored. */
-	close(m.sigfd);
-	free(m.slots);
+	close_fd(&m.sigfd);
+	close_fd(&m.ready_rd);
+	close_fd(&m.ready_wr);
+	free_gen(&m.cur);
+	free_gen(&m.next);
 	free(m.kids);
 	return 0;
 }

@@ -5,14 +5,27 @@
  * delivered while no request is in flight and no connection has been accepted; its
  * handler only sets a flag that the loop checks when ppoll returns. Nothing inside
  * libfcgi (accept, the read of the params, the response writes) is ever interrupted.
+ *
+ * Client timeout: libfcgi reads and writes its connection with plain blocking read() and
+ * write(), without any bound, and it reads the BEGIN_REQUEST and PARAMS records inside
+ * FCGX_Accept_r, right after its own accept(). So we accept ourselves, put
+ * SO_RCVTIMEO / SO_SNDTIMEO (MEDRIN_CLIENT_TIMEOUT_SECONDS) on the connection and hand it
+ * to libfcgi through the request's ipcFd (see accept_one). A peer that goes silent makes
+ * a read fail with EAGAIN after the bound; libfcgi then closes the connection.
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -41,6 +54,80 @@ struct worker {
 	unsigned long id_counter;
 	pid_t pid;
 };
+
+/* Accepts one connection from the (non-blocking) listening socket and prepares w->req
+ * so that the next FCGX_Accept_r reads from it instead of accepting:
+ *  - FCGX_Accept_r accepts only when req.ipcFd < 0, so we set ipcFd to our connection;
+ *  - it first calls FCGX_Finish_r, which closes ipcFd unless keepConnection is set, so
+ *    we set keepConnection (libfcgi overwrites it from the BEGIN_REQUEST flags);
+ *  - req.listen_sock is -1 (FCGX_InitRequest in worker_run): when libfcgi gives up on
+ *    our connection (timeout, protocol error) it closes it and tries to accept again,
+ *    accept(-1) fails with EBADF at once and FCGX_Accept_r returns an error to us, so a
+ *    connection that libfcgi would read without a bound is never accepted.
+ * These fields are under "Don't use anything below here" in fcgiapp.h; their meaning
+ * has been the same in libfcgi 2.4.0 to 2.4.7 (docs/internals/fcgi.md).
+ * Returns 1 with a connection, 0 when there was none (another worker won), -1 on an
+ * error worth stopping for. */
+static int accept_one(struct worker *w, int listen_fd)
+{
+	struct timeval tv;
+	int one = 1;
+	int fd;
+
+	do {
+		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	} while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		switch (errno) {
+		case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+		case EWOULDBLOCK:
+#endif
+		case ECONNABORTED:
+		case EPROTO:
+		case EPERM:     /* firewall rules (Linux documents it for accept) */
+		case ENETDOWN:  /* the rest: network errors Linux passes on from */
+		case ENOPROTOOPT: /* the new socket, "treat them like EAGAIN" (accept(2)) */
+		case EHOSTDOWN:
+		case ENONET:
+		case EHOSTUNREACH:
+		case EOPNOTSUPP:
+		case ENETUNREACH:
+			return 0;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			log_warn("worker: accept: %s; retrying", strerror(errno));
+			return 0;
+		default:
+			return -1;
+		}
+	}
+	tv.tv_sec = w->cfg->client_timeout_s > 0 ? w->cfg->client_timeout_s : 30;
+	tv.tv_usec = 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		log_error("worker: cannot bound the FastCGI connection's reads (%s); dropping it",
+		          strerror(errno));
+		close(fd);
+		return 0;
+	}
+	/* What libfcgi's own accept does for TCP: no replies to wait for, so no Nagle.
+	 * Fails harmlessly (ENOTSUP/EOPNOTSUPP) on a unix socket. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	w->req.ipcFd = fd;
+	w->req.keepConnection = 1;
+	return 1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void on_sigterm(int sig)
 {
@@ -273,18 +360,38 @@ static int install_signals(sigset_t *wait_mask)
 	return 0;
 }
 
-void worker_run(const struct config *cfg, int listen_fd, int close_fd)
+/* Tells the master that this worker is ready: our pid as one record on the shared
+ * readiness pipe (4 bytes < PIPE_BUF: never interleaved with another worker's). */
+static int announce_ready(int ready_fd, pid_t pid)
+{
+	int32_t rec = (int32_t)pid;
+	ssize_t n;
+
+	if (ready_fd < 0)
+		return 0;
+	do {
+		n = write(ready_fd, &rec, sizeof(rec));
+	} while (n < 0 && errno == EINTR);
+	close(ready_fd);
+	return n == (ssize_t)sizeof(rec) ? 0 : -1;
+}
+
+void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int *close_fds,
+                int nclose)
 {
 	struct worker w;
 	sigset_t wait_mask;
 	struct pollfd pfd;
+	long long t0;
 	int code = 0;
 	int req_ready = 0;
 	int app_ready = 0;
 	int rc;
+	int i;
 
-	if (close_fd >= 0)
-		close(close_fd);
+	for (i = 0; i < nclose; i++)
+		if (close_fds[i] >= 0)
+			close(close_fds[i]);
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.pid = getpid();
@@ -297,19 +404,28 @@ void worker_run(const struct config *cfg, int listen_fd, int close_fd)
 		goto out;
 	}
 	rc = FCGX_Init();
-	if (rc != 0 || FCGX_InitRequest(&w.req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/* listen_sock -1: libfcgi never accepts by itself (see accept_one). */
+	if (rc != 0 || FCGX_InitRequest(&w.req, -1, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_error("worker: libfcgi initialisation failed (%d)", rc);
 		code = 1;
 		goto out;
 	}
 	req_ready = 1;
-	if (app_init(&w.app, cfg) < 0) {
-		log_error("worker: app_init failed; exiting");
+	rc = app_init(&w.app, cfg);
+	if (rc < 0) {
+		log_error("worker: app_init failed (%s); exiting with status %d", err_name(rc),
+		          WORKER_EXIT_INIT);
 		code = WORKER_EXIT_INIT;
 		goto out;
 	}
 	app_ready = 1;
 	w.arena = arena_new(0);
+	if (announce_ready(ready_fd, w.pid) < 0) {
+		log_error("worker: cannot tell the master it is ready: %s", strerror(errno));
+		code = 1;
+		goto out;
+	}
+	ready_fd = -1;
 
 	pfd.fd = listen_fd;
 	pfd.events = POLLIN;
@@ -329,20 +445,35 @@ void worker_run(const struct config *cfg, int listen_fd, int close_fd)
 		}
 		if (stop_requested)
 			break;
-		rc = FCGX_Accept_r(&w.req);
+		rc = accept_one(&w, listen_fd);
+		if (rc == 0)
+			continue; /* another worker won the race, or the peer left already */
 		if (rc < 0) {
-			/* Another worker won the race (EAGAIN), or nginx dropped the connection
-			 * before sending its request (libfcgi already retried): wait again. */
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
-			    rc == -ECONNABORTED || rc == -9999)
-				continue;
-			log_error("worker: accept failed: %s",
-			          rc > -4096 ? strerror(-rc) : "libfcgi error");
+			log_error("worker: accept failed: %s", strerror(errno));
 			code = 1;
 			break;
 		}
+		t0 = now_ms();
+		rc = FCGX_Accept_r(&w.req);
+		if (rc < 0) {
+			/* libfcgi gave up on our connection (and closed it): the peer sent no
+			 * complete request within the bound, closed early, or broke the
+			 * protocol. The worker goes on. */
+			if (now_ms() - t0 >= (long long)cfg->client_timeout_s * 1000)
+				log_warn("worker: dropped a FastCGI connection that sent no complete "
+				         "request for %d s (MEDRIN_CLIENT_TIMEOUT_SECONDS)",
+				         cfg->client_timeout_s);
+			else
+				log_info("worker: dropped a FastCGI connection that closed before "
+				         "its request or did not speak FastCGI");
+			if (w.req.ipcFd >= 0) /* cannot happen: libfcgi closed it */
+				FCGX_Free(&w.req, 1);
+			continue;
+		}
 		serve(&w);
 		FCGX_Finish_r(&w.req);
+		if (w.req.ipcFd >= 0) /* FCGI_KEEP_CONN: not used by our nginx; close anyway */
+			FCGX_Free(&w.req, 1);
 		arena_reset(w.arena);
 		w.served++;
 	}
