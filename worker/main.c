@@ -311,7 +311,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s);
-	tasks_register(db);
+	if (tasks_register(db) != ERR_OK) {
+		exit_code = 1;
+		goto out;
+	}
 	a = arena_new(0);
 	log_info("started (%s, poll %d s, lease %d s)", once ? "once" : "loop",
 	         cfg.worker_poll_seconds, LEASE_SECONDS);

@@ -28,9 +28,9 @@ static const struct db_stmt audit_stmts[] = {
      6},
 };
 
-void audit_register(struct db *db)
+int audit_register(struct db *db)
 {
-	db_register(db, audit_stmts, sizeof(audit_stmts) / sizeof(audit_stmts[0]));
+	return db_register(db, audit_stmts, sizeof(audit_stmts) / sizeof(audit_stmts[0]));
 }
 
 /* clean copies s into the arena, at most max bytes, with every byte outside printable

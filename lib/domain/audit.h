@@ -13,7 +13,7 @@
 struct arena;
 struct db;
 
-void audit_register(struct db *db);
+int audit_register(struct db *db);
 /* user_id and email may be NULL; ip and user_agent may be NULL. */
 void audit_record(struct db *db, struct arena *a, const char *event, const char *user_id,
                   const char *email, const char *ip, const char *user_agent,

@@ -68,9 +68,9 @@ static void json_put(void *p)
 	json_object_put(p);
 }
 
-void tasks_register(struct db *db)
+int tasks_register(struct db *db)
 {
-	db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
+	return db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
 }
 
 int tasks_backoff_seconds(int attempt)

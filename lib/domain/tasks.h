@@ -28,7 +28,7 @@ struct task {
 };
 
 /* tasks_register adds the module's statements to db (worker and api start). */
-void tasks_register(struct db *db);
+int tasks_register(struct db *db);
 
 /* tasks_enqueue inserts a queued task (and NOTIFY). user_id may be NULL. The id is
  * returned in *id (arena) when id is not NULL. Runs in the caller's transaction if one

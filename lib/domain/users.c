@@ -33,9 +33,9 @@ static const struct db_stmt users_stmts[] = {
 	  "UPDATE users SET password_hash = $2::text, updated_at = now() WHERE id = $1::uuid", 2 },
 };
 
-void users_register(struct db *db)
+int users_register(struct db *db)
 {
-	db_register(db, users_stmts, sizeof users_stmts / sizeof users_stmts[0]);
+	return db_register(db, users_stmts, sizeof users_stmts / sizeof users_stmts[0]);
 }
 
 static int flag(const char *v)

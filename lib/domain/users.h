@@ -43,7 +43,7 @@ struct users_new {
 
 /* users_register adds this module's prepared statements (users_by_email, users_by_id,
  * users_insert, users_set_password, users_exists_email) to db. Call once at start. */
-void users_register(struct db *db);
+int users_register(struct db *db);
 
 /* users_by_email / users_by_id fill *out. ERR_NOT_FOUND when there is no such user
  * (users_by_id also for a malformed id), ERR_UNAVAILABLE when PostgreSQL is down,

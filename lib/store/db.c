@@ -79,8 +79,39 @@ void db_free(struct db *db)
 	free(db);
 }
 
-void db_register(struct db *db, const struct db_stmt *stmts, size_t n)
+/* stmt_registered: is name already in one of the registered tables? */
+static int stmt_registered(const struct db *db, const char *name)
 {
+	for (size_t t = 0; t < db->ntables; t++)
+		for (size_t i = 0; i < db->tables[t].n; i++)
+			if (strcmp(db->tables[t].stmts[i].name, name) == 0)
+				return 1;
+	return 0;
+}
+
+int db_register(struct db *db, const struct db_stmt *stmts, size_t n)
+{
+	/* A duplicate name would make every PQprepare after it fail ("prepared statement
+	 * already exists") on every connect: refuse the table now, at worker start, where
+	 * the log line names the culprit, instead of answering 500 forever. */
+	for (size_t i = 0; i < n; i++) {
+		if (stmts[i].name == NULL || stmts[i].name[0] == '\0' || stmts[i].sql == NULL) {
+			log_error("db: statement %zu of a table has no name or no SQL; table refused",
+			          i);
+			return ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(stmts[j].name, stmts[i].name) == 0) {
+				log_error("db: statement \"%s\" appears twice in one table; table "
+				          "refused", stmts[i].name);
+				return ERR_INVALID;
+			}
+		if (stmt_registered(db, stmts[i].name)) {
+			log_error("db: statement \"%s\" is already registered by another table; "
+			          "table refused", stmts[i].name);
+			return ERR_INVALID;
+		}
+	}
 	struct stmt_table *t = realloc(db->tables, (db->ntables + 1) * sizeof(*t));
 
 	if (t == NULL) {
@@ -91,6 +122,7 @@ void db_register(struct db *db, const struct db_stmt *stmts, size_t n)
 	db->tables[db->ntables].stmts = stmts;
 	db->tables[db->ntables].n = n;
 	db->ntables++;
+	return ERR_OK;
 }
 
 static void pgresult_release(void *ptr)

@@ -31,8 +31,11 @@ struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_ti
 void db_free(struct db *db);
 
 /* db_register adds a static table of statements (kept by pointer; must outlive db).
- * Call before the first query; tables registered later are prepared on next connect. */
-void db_register(struct db *db, const struct db_stmt *stmts, size_t n);
+ * Call before the first query; tables registered later are prepared on next connect.
+ * ERR_INVALID (logged, naming the statement; nothing of the table is registered) when a
+ * name appears twice in the table or is already registered by another table, or a
+ * statement has no name or no SQL. */
+int db_register(struct db *db, const struct db_stmt *stmts, size_t n) MUSTCHECK;
 
 /* db_exec runs a registered statement. params are text (NULL = SQL NULL). On ERR_OK,
  * *res (if res is not NULL) holds the result, registered with the arena (PQclear on

@@ -229,6 +229,18 @@ void rds_free(struct rds *r)
 
 int rds_script(struct rds *r, const char *lua)
 {
+	if (lua == NULL || lua[0] == '\0') {
+		log_error("redis: rds_script: no script text; refused");
+		return ERR_INVALID;
+	}
+	for (int i = 0; i < r->nscripts; i++)
+		if (strcmp(r->scripts[i].lua, lua) == 0) {
+			/* Two modules sharing one id would each think the script is theirs; a
+			 * copy-paste slip is caught here, at start, not in production. */
+			log_error("redis: rds_script: this script text is already registered "
+			          "(id %d); refused", i);
+			return ERR_INVALID;
+		}
 	struct script *s = realloc(r->scripts, (size_t)(r->nscripts + 1) * sizeof(*s));
 
 	if (s == NULL)

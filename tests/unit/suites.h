@@ -15,5 +15,6 @@ Suite *dispatch_suite(void);
 Suite *token_suite(void);
 Suite *otp_suite(void);
 Suite *password_suite(void);
+Suite *store_suite(void);
 
 #endif
