@@ -310,7 +310,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s);
+	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s,
+	            cfg.db_io_timeout_ms);
 	if (tasks_register(db) != ERR_OK) {
 		exit_code = 1;
 		goto out;

@@ -30,7 +30,8 @@ int app_init(struct app *app, const struct config *cfg)
 	app->cfg = cfg;
 	app->keys = NULL;
 	app->hash_slots_fd = -1;
-	app->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s);
+	app->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s,
+	                 cfg->db_io_timeout_ms);
 	app->rds = rds_new(cfg->redis_url, cfg->redis_prefix, cfg->redis_timeout_ms);
 	if (app->db == NULL || app->rds == NULL) {
 		log_error("app: cannot create the storage handles");
