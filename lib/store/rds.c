@@ -285,7 +285,15 @@ static void log_error_reply(const char *what, const redisReply *rep)
 /* io_failed logs and drops a context whose I/O failed. */
 static void io_failed(struct rds *r, const char *what)
 {
-	log_warn("redis: %s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
+	/* hiredis reports its socket timeout as EAGAIN's text. */
+	if (r->c != NULL && r->c->err == REDIS_ERR_IO &&
+	    (strcmp(r->c->errstr, strerror(EAGAIN)) == 0 ||
+	     strcmp(r->c->errstr, strerror(EWOULDBLOCK)) == 0))
+		log_warn("redis: %s: no answer within %d ms; dropping the connection", what,
+		         r->timeout_ms);
+	else
+		log_warn("redis: %s: %s", what,
+		         r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
 	drop(r);
 }
 
