@@ -239,8 +239,8 @@ static int wait_sock(PGconn *conn, int64_t deadline, int want_write)
 }
 
 /* roundtrip sends one command on the (nonblocking) connection and collects its results
- * within db->io_timeout_ms, never blocking past it. On RT_DONE *out is what PQexec would
- * return (the first error result, else the last result; NULL only if there was none).
+ * within db->io_timeout_ms, never blocking past it. On RT_DONE *out is the result PQexec
+ * would return: the last one, unless an error came first (NULL only if there was none).
  * what is the statement name (RUN_PREPARED, RUN_PREPARE) and sql the text. */
 static enum rt_outcome roundtrip(struct db *db, enum run_mode mode, const char *what,
                                  const char *sql, int nparams, const char *const *params,
@@ -306,7 +306,7 @@ static enum rt_outcome roundtrip(struct db *db, enum run_mode mode, const char *
 			return RT_BROKEN;
 		}
 		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
-			PQclear(r); /* keep the first error, as PQexec does */
+			PQclear(r); /* a later result never hides an error */
 		} else {
 			PQclear(last);
 			last = r;
