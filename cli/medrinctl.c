@@ -70,7 +70,7 @@ static int cmd_migrate(const struct config *cfg, const char *dir)
 	int applied = 0;
 	/* No statement_timeout: a migration may legitimately run long, and a second
 	 * medrinctl waits on the advisory lock for as long as the first one takes. */
-	struct db *db = db_new(cfg->database_url, 0, cfg->db_connect_timeout_s);
+	struct db *db = db_new(cfg->database_url, 0, cfg->db_connect_timeout_s, 0);
 
 	buf_init(&out, NULL, 1 << 20);
 	int rc = migrate_run(db, dir ? dir : cfg->migrations_dir, &out, &applied);

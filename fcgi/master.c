@@ -30,7 +30,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "master.h"
-#include "sdnotify.h"
+#include "base/sdnotify.h"
 #include "worker.h"
 
 #define MS 1000LL /* microseconds per millisecond */

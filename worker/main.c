@@ -34,6 +34,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/sdnotify.h"
 #include "base/util.h"
 #include "domain/tasks.h"
 #include "store/db.h"
@@ -65,32 +66,11 @@ static int stop_pending(void)
 	return stop_requested;
 }
 
-/* notify sends one sd_notify datagram when NOTIFY_SOCKET is set; errors are ignored
- * (systemd then reports the start as timed out, which says enough). */
+/* notify sends one sd_notify datagram (base/sdnotify.h); a failure is only logged. */
 static void notify(const char *state)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa;
-	size_t plen;
-	int fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@'))
-		return;
-	plen = strlen(path);
-	if (plen >= sizeof(sa.sun_path))
-		return;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, plen);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-	           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen)) < 0)
-		log_debug("sd_notify failed: %s", strerror(errno));
-	close(fd);
+	if (sdnotify(state) != ERR_OK)
+		log_debug("sd_notify failed");
 }
 
 /* wait_fd waits up to seconds for fd to become readable (fd < 0: just sleeps), with the
@@ -267,7 +247,8 @@ static int hb_init(struct heartbeat *hb, const struct config *cfg)
 	}
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&hb->mu, NULL);
-	hb->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s);
+	hb->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s,
+	                cfg->db_io_timeout_ms);
 	if (tasks_register(hb->db) != ERR_OK)
 		return ERR_INTERNAL;
 	hb->a = arena_new(0);
@@ -629,7 +610,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	kinds_init(&ks, &cfg);
-	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s);
+	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s,
+	            cfg.db_io_timeout_ms);
 	if (tasks_register(db) != ERR_OK) {
 		log_error("the task statements were refused at registration");
 		exit_code = 1;

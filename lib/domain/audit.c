@@ -32,8 +32,7 @@ static const struct db_stmt audit_stmts[] = {
 
 int audit_register(struct db *db)
 {
-	db_register(db, audit_stmts, sizeof(audit_stmts) / sizeof(audit_stmts[0]));
-	return ERR_OK;
+	return db_register(db, audit_stmts, sizeof(audit_stmts) / sizeof(audit_stmts[0]));
 }
 
 /* clean copies s into the arena, at most max bytes, with every byte outside printable

@@ -39,7 +39,8 @@ int services_open(struct services *s, const struct config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->hash_slots = -1;
-	s->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s);
+	s->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s,
+	               cfg->db_io_timeout_ms);
 	s->rds = rds_new(cfg->redis_url, cfg->redis_prefix, cfg->redis_timeout_ms);
 	if (s->db == NULL || s->rds == NULL) {
 		log_error("services: cannot create the storage handles");

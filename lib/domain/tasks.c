@@ -85,8 +85,7 @@ static const struct db_stmt tasks_stmts[] = {
 
 int tasks_register(struct db *db)
 {
-	db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
-	return ERR_OK;
+	return db_register(db, tasks_stmts, sizeof(tasks_stmts) / sizeof(tasks_stmts[0]));
 }
 
 int tasks_backoff_seconds(int attempt)

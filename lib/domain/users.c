@@ -36,8 +36,7 @@ static const struct db_stmt users_stmts[] = {
 
 int users_register(struct db *db)
 {
-	db_register(db, users_stmts, sizeof users_stmts / sizeof users_stmts[0]);
-	return ERR_OK;
+	return db_register(db, users_stmts, sizeof users_stmts / sizeof users_stmts[0]);
 }
 
 static int flag(const char *v)

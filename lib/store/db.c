@@ -3,14 +3,25 @@
  * One PGconn per process, opened on first use. Every call goes through run(), which
  * (re)connects, prepares statement tables not yet prepared on this connection, executes,
  * and turns the outcome into an enum err: the one place where SQLSTATEs are mapped.
+ *
+ * Every round trip after connecting goes through roundtrip(): the connection is in
+ * nonblocking mode, the command is sent with PQsend*, and the answer is awaited with
+ * poll() on PQsocket against a deadline of io_timeout_ms. A round trip that misses the
+ * deadline drops the connection (the server may be stopped or unreachable; nothing more
+ * can be read from it safely) and fails with ERR_UNAVAILABLE.
  */
 #include "store/db.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/util.h"
 
 struct stmt_table {
 	const struct db_stmt *stmts;
@@ -21,6 +32,7 @@ struct db {
 	char *conninfo;
 	int statement_timeout_ms;
 	int connect_timeout_s;
+	int io_timeout_ms;      /* bound on one round trip; 0: none */
 	PGconn *conn;
 	struct stmt_table *tables;
 	size_t ntables;
@@ -31,30 +43,24 @@ struct db {
 	char errmsg[256];
 };
 
-enum run_mode { RUN_PREPARED, RUN_RAW, RUN_PARAMS };
+/* What one round trip sends: a registered statement, a SQL text (simple protocol), a
+ * parameterised SQL text, or a PREPARE. */
+enum run_mode { RUN_PREPARED, RUN_RAW, RUN_PARAMS, RUN_PREPARE };
 
-static void *xcalloc(size_t n, size_t size)
+/* How a round trip ended: a result (which may be an error), the deadline passed, or the
+ * connection is unusable (lost, or in a state we never use, such as COPY). */
+enum rt_outcome { RT_DONE, RT_TIMEOUT, RT_BROKEN };
+
+struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_timeout_s,
+                  int io_timeout_ms)
 {
-	void *p = calloc(n, size);
+	struct db *db = util_xmalloc(sizeof(*db));
 
-	if (p == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_timeout_s)
-{
-	struct db *db = xcalloc(1, sizeof(*db));
-
-	db->conninfo = strdup(conninfo);
-	if (db->conninfo == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
-	}
+	memset(db, 0, sizeof(*db));
+	db->conninfo = util_xstrdup(conninfo);
 	db->statement_timeout_ms = statement_timeout_ms;
 	db->connect_timeout_s = connect_timeout_s;
+	db->io_timeout_ms = io_timeout_ms > 0 ? io_timeout_ms : 0;
 	return db;
 }
 
@@ -79,18 +85,44 @@ void db_free(struct db *db)
 	free(db);
 }
 
-void db_register(struct db *db, const struct db_stmt *stmts, size_t n)
+/* stmt_registered: is name already in one of the registered tables? */
+static int stmt_registered(const struct db *db, const char *name)
 {
-	struct stmt_table *t = realloc(db->tables, (db->ntables + 1) * sizeof(*t));
+	for (size_t t = 0; t < db->ntables; t++)
+		for (size_t i = 0; i < db->tables[t].n; i++)
+			if (strcmp(db->tables[t].stmts[i].name, name) == 0)
+				return 1;
+	return 0;
+}
 
-	if (t == NULL) {
-		fputs("medrin: out of memory\n", stderr);
-		abort();
+int db_register(struct db *db, const struct db_stmt *stmts, size_t n)
+{
+	/* A duplicate name would make every PQprepare after it fail ("prepared statement
+	 * already exists") on every connect: refuse the table now, at worker start, where
+	 * the log line names the culprit, instead of answering 500 forever. */
+	for (size_t i = 0; i < n; i++) {
+		if (stmts[i].name == NULL || stmts[i].name[0] == '\0' || stmts[i].sql == NULL) {
+			log_error("db: statement %zu of a table has no name or no SQL; table refused",
+			          i);
+			return ERR_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(stmts[j].name, stmts[i].name) == 0) {
+				log_error("db: statement \"%s\" appears twice in one table; table "
+				          "refused", stmts[i].name);
+				return ERR_INVALID;
+			}
+		if (stmt_registered(db, stmts[i].name)) {
+			log_error("db: statement \"%s\" is already registered by another table; "
+			          "table refused", stmts[i].name);
+			return ERR_INVALID;
+		}
 	}
-	db->tables = t;
+	db->tables = util_xrealloc(db->tables, (db->ntables + 1) * sizeof(*db->tables));
 	db->tables[db->ntables].stmts = stmts;
 	db->tables[db->ntables].n = n;
 	db->ntables++;
+	return ERR_OK;
 }
 
 static void pgresult_release(void *ptr)
@@ -150,6 +182,134 @@ static void notice_receiver(void *arg, const PGresult *res)
 	log_debug("db: server notice (SQLSTATE %s)", state ? state : "");
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_sock waits until conn's socket is readable (or writable, with want_write) or the
+ * deadline (monotonic ms; < 0: none) passes. 1: ready, 0: timed out, -1: error. */
+static int wait_sock(PGconn *conn, int64_t deadline, int want_write)
+{
+	int fd = PQsocket(conn);
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		int wait = -1;
+
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return 0;
+			wait = left > 3600000 ? 3600000 : (int)left;
+		}
+		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
+		int n = poll(&p, 1, wait);
+
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+		/* n == 0 or EINTR: the deadline check above decides. */
+	}
+}
+
+/* roundtrip sends one command on the (nonblocking) connection and collects its results
+ * within db->io_timeout_ms, never blocking past it. On RT_DONE *out is the result PQexec
+ * would return: the last one, unless an error came first (NULL only if there was none).
+ * what is the statement name (RUN_PREPARED, RUN_PREPARE) and sql the text. */
+static enum rt_outcome roundtrip(struct db *db, enum run_mode mode, const char *what,
+                                 const char *sql, int nparams, const char *const *params,
+                                 PGresult **out)
+{
+	PGconn *conn = db->conn;
+	int64_t deadline = db->io_timeout_ms > 0 ? now_ms() + db->io_timeout_ms : -1;
+	PGresult *last = NULL;
+	int ok, w;
+
+	*out = NULL;
+	switch (mode) {
+	case RUN_PREPARED:
+		ok = PQsendQueryPrepared(conn, what, nparams, params, NULL, NULL, 0);
+		break;
+	case RUN_PARAMS:
+		ok = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		break;
+	case RUN_PREPARE:
+		ok = PQsendPrepare(conn, what, sql, nparams, NULL);
+		break;
+	default:
+		ok = PQsendQuery(conn, sql);
+		break;
+	}
+	if (!ok)
+		return RT_BROKEN;
+	/* Nonblocking mode: what did not fit in the socket buffer is sent as it drains. */
+	for (;;) {
+		int f = PQflush(conn);
+
+		if (f == 0)
+			break;
+		if (f < 0)
+			return RT_BROKEN;
+		w = wait_sock(conn, deadline, 1);
+		if (w == 0)
+			return RT_TIMEOUT;
+		if (w < 0 || !PQconsumeInput(conn))
+			return RT_BROKEN;
+	}
+	for (;;) {
+		while (PQisBusy(conn)) {
+			w = wait_sock(conn, deadline, 0);
+			if (w == 0) {
+				PQclear(last);
+				return RT_TIMEOUT;
+			}
+			if (w < 0 || !PQconsumeInput(conn)) {
+				PQclear(last);
+				return RT_BROKEN;
+			}
+		}
+		PGresult *r = PQgetResult(conn);
+
+		if (r == NULL)
+			break;
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+			PQclear(r);
+			PQclear(last);
+			return RT_BROKEN;
+		}
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+			PQclear(r); /* a later result never hides an error */
+		} else {
+			PQclear(last);
+			last = r;
+		}
+		if (PQstatus(conn) == CONNECTION_BAD)
+			break;
+	}
+	*out = last;
+	return RT_DONE;
+}
+
+/* timed_out drops the connection after a missed deadline: the server is stopped or
+ * unreachable, and the answer, should it come, can not be matched to anything. */
+static int timed_out(struct db *db, const char *label)
+{
+	log_warn("db: %s: no answer from PostgreSQL within %d ms; dropping the connection",
+	         label, db->io_timeout_ms);
+	drop(db);
+	set_error(db, "08006", "timed out waiting for the server");
+	return ERR_UNAVAILABLE;
+}
+
 /* prepare_pending prepares every statement of the tables registered since the last
  * (re)connect. A failure drops the connection so the next call starts clean (for
  * instance after the migration that creates a missing table). */
@@ -159,15 +319,18 @@ static int prepare_pending(struct db *db)
 		const struct stmt_table *t = &db->tables[db->prepared_tables];
 
 		for (size_t i = 0; i < t->n; i++) {
-			PGresult *r = PQprepare(db->conn, t->stmts[i].name, t->stmts[i].sql,
-			                        t->stmts[i].nparams, NULL);
+			PGresult *r;
+			enum rt_outcome o = roundtrip(db, RUN_PREPARE, t->stmts[i].name,
+			                              t->stmts[i].sql, t->stmts[i].nparams, NULL, &r);
 
-			if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			if (o == RT_TIMEOUT)
+				return timed_out(db, t->stmts[i].name);
+			if (o == RT_DONE && r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK) {
 				PQclear(r);
 				continue;
 			}
 			const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-			int bad_conn = PQstatus(db->conn) == CONNECTION_BAD;
+			int bad_conn = o == RT_BROKEN || PQstatus(db->conn) == CONNECTION_BAD;
 
 			if (state == NULL)
 				state = "08006";
@@ -186,13 +349,22 @@ static int prepare_pending(struct db *db)
 
 static int db_connect(struct db *db)
 {
-	char timeout[16], ms[16];
-	/* Keys are applied in order: a URL in dbname may override application_name, the
-	 * configured connect_timeout wins over the URL's. */
-	const char *keys[] = {"application_name", "dbname", "connect_timeout", NULL};
-	const char *vals[] = {"medrin", db->conninfo, timeout, NULL};
+	char timeout[16], ms[16], user_timeout[16];
+	/* Keys are applied in order, the last value of a key winning; the URL or key=value
+	 * string in dbname is expanded in place (expand_dbname). So the user's string
+	 * overrides application_name and the TCP keepalive settings, and the configured
+	 * connect_timeout wins over the string's. Keepalives and tcp_user_timeout find a
+	 * dead peer on an idle or a sending TCP connection (libpq ignores them on a unix
+	 * socket); the per-round-trip deadline in roundtrip() is what bounds every call. */
+	const char *keys[] = {"application_name", "keepalives", "keepalives_idle",
+	                      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	                      "dbname", "connect_timeout", NULL};
+	const char *vals[] = {"medrin", "1", "30", "10", "3", user_timeout,
+	                      db->conninfo, timeout, NULL};
 
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
+	snprintf(user_timeout, sizeof(user_timeout), "%d",
+	         db->io_timeout_ms > 0 ? db->io_timeout_ms : 30000);
 	db->conn = PQconnectdbParams(keys, vals, 1);
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		set_error(db, "08001", db->conn ? PQerrorMessage(db->conn) : "out of memory");
@@ -201,16 +373,28 @@ static int db_connect(struct db *db)
 		return ERR_UNAVAILABLE;
 	}
 	PQsetNoticeReceiver(db->conn, notice_receiver, NULL);
+	/* Nonblocking: PQsend* and PQflush never wait on a full socket buffer, and neither
+	 * does PQfinish when it says goodbye to a server that stopped reading. */
+	if (PQsetnonblocking(db->conn, 1) != 0) {
+		set_error(db, "08001", PQerrorMessage(db->conn));
+		log_warn("db: cannot make the connection nonblocking");
+		drop(db);
+		return ERR_UNAVAILABLE;
+	}
 	db->generation++;
 	db->prepared_tables = 0;
 	db->in_tx = 0;
 
 	snprintf(ms, sizeof(ms), "%d", db->statement_timeout_ms);
 	const char *params[1] = {ms};
-	PGresult *r = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1,
-	                           NULL, params, NULL, NULL, 0);
+	PGresult *r;
+	enum rt_outcome o = roundtrip(db, RUN_PARAMS, NULL,
+	                              "SELECT set_config('statement_timeout', $1, false)", 1,
+	                              params, &r);
 
-	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+	if (o == RT_TIMEOUT)
+		return timed_out(db, "set statement_timeout");
+	if (o != RT_DONE || r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 		set_error(db, state ? state : "08006", r ? PQresultErrorMessage(r) : "no result");
@@ -263,17 +447,16 @@ static int run(struct db *db, struct arena *a, enum run_mode mode, const char *l
 			return rc;
 		int was_tx = db->in_tx || tx_open(db->conn);
 		PGresult *r;
+		enum rt_outcome o = roundtrip(db, mode, sql, sql, nparams, params, &r);
 
-		switch (mode) {
-		case RUN_PREPARED:
-			r = PQexecPrepared(db->conn, sql, nparams, params, NULL, NULL, 0);
-			break;
-		case RUN_PARAMS:
-			r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-			break;
-		default:
-			r = PQexec(db->conn, sql);
-			break;
+		if (o == RT_TIMEOUT)
+			return timed_out(db, label);
+		if (o == RT_BROKEN && PQstatus(db->conn) != CONNECTION_BAD) {
+			/* Not lost, but in a state we never use: start over on a new one. */
+			drop(db);
+			set_error(db, "08006", "connection left in an unexpected state");
+			log_failure(label, ERR_UNAVAILABLE, db->sqlstate);
+			return ERR_UNAVAILABLE;
 		}
 		ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 
@@ -286,7 +469,7 @@ static int run(struct db *db, struct arena *a, enum run_mode mode, const char *l
 				*res = r;
 			return ERR_OK;
 		}
-		if (PQstatus(db->conn) == CONNECTION_BAD) {
+		if (o == RT_BROKEN || PQstatus(db->conn) == CONNECTION_BAD) {
 			PQclear(r);
 			drop(db);
 			/* A stale connection (server restarted, idle connection cut) fails on
@@ -383,9 +566,16 @@ void db_rollback(struct db *db)
 	}
 	if (db->conn != NULL && (db->in_tx || tx_open(db->conn))) {
 		/* Leave the last error as it was: the caller usually reads it after this. */
-		PGresult *r = PQexec(db->conn, "ROLLBACK");
+		PGresult *r;
+		enum rt_outcome o = roundtrip(db, RUN_RAW, NULL, "ROLLBACK", 0, NULL, &r);
 
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		if (o == RT_TIMEOUT) {
+			log_warn("db: rollback: no answer from PostgreSQL within %d ms; dropping "
+			         "the connection", db->io_timeout_ms);
+			drop(db);
+			return;
+		}
+		if (o != RT_DONE || r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			log_warn("db: rollback failed; dropping the connection");
 			PQclear(r);
 			drop(db);

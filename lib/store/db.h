@@ -6,7 +6,11 @@
  * ("medrin" unless the URL names one). When a call finds the connection broken (PQstatus bad), the
  * handle reconnects once and retries if no transaction was open; inside a transaction it
  * fails with ERR_UNAVAILABLE (the transaction is lost) and reconnects on the next call.
- * SQLSTATE 23505 maps to ERR_CONFLICT here, nowhere else. Logs name the statement, never
+ * No round trip waits longer than io_timeout_ms: a server that does not answer in time
+ * (stopped, partitioned) costs ERR_UNAVAILABLE, the connection is dropped (the next call
+ * reconnects) and the call is not retried (the statement may have run). Connecting is
+ * bounded by connect_timeout. TCP keepalives and tcp_user_timeout are set unless the
+ * URL sets them. SQLSTATE 23505 maps to ERR_CONFLICT here, nowhere else. Logs name the statement, never
  * its parameters.
  */
 #ifndef MEDRIN_DB_H
@@ -26,13 +30,20 @@ struct db_stmt {
 
 struct db;
 
-/* db_new keeps conninfo (a libpq URL or key=value string); nothing connects yet. */
-struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_timeout_s);
+/* db_new keeps conninfo (a libpq URL or key=value string); nothing connects yet.
+ * io_timeout_ms bounds every round trip (0: no bound, for medrinctl migrate, whose
+ * statements may legitimately run for long); keep statement_timeout_ms below it so the
+ * server, not the client, cuts a slow statement. */
+struct db *db_new(const char *conninfo, int statement_timeout_ms, int connect_timeout_s,
+                  int io_timeout_ms);
 void db_free(struct db *db);
 
 /* db_register adds a static table of statements (kept by pointer; must outlive db).
- * Call before the first query; tables registered later are prepared on next connect. */
-void db_register(struct db *db, const struct db_stmt *stmts, size_t n);
+ * Call before the first query; tables registered later are prepared on next connect.
+ * ERR_INVALID (logged, naming the statement; nothing of the table is registered) when a
+ * name appears twice in the table or is already registered by another table, or a
+ * statement has no name or no SQL. */
+int db_register(struct db *db, const struct db_stmt *stmts, size_t n) MUSTCHECK;
 
 /* db_exec runs a registered statement. params are text (NULL = SQL NULL). On ERR_OK,
  * *res (if res is not NULL) holds the result, registered with the arena (PQclear on

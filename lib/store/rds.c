@@ -39,27 +39,13 @@ struct rds {
 	int loaded; /* scripts loaded on the current connection */
 };
 
-static void oom(void)
-{
-	fputs("medrin: out of memory\n", stderr);
-	abort();
-}
-
 static char *xstrndup(const char *s, size_t n)
 {
 	char *p = strndup(s, n);
 
 	if (p == NULL)
-		oom();
+		util_oom();
 	return p;
-}
-
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 /* pct_decode decodes %XX in place (passwords may need them). */
@@ -68,8 +54,8 @@ static void pct_decode(char *s)
 	char *o = s;
 
 	for (char *p = s; *p; p++) {
-		if (*p == '%' && hexdigit(p[1]) >= 0 && hexdigit(p[2]) >= 0) {
-			*o++ = (char)(hexdigit(p[1]) * 16 + hexdigit(p[2]));
+		if (*p == '%' && util_hexval(p[1]) >= 0 && util_hexval(p[2]) >= 0) {
+			*o++ = (char)(util_hexval(p[1]) * 16 + util_hexval(p[2]));
 			p += 2;
 		} else {
 			*o++ = *p;
@@ -192,7 +178,7 @@ struct rds *rds_new(const char *url, const char *prefix, int timeout_ms)
 		(void)sigaction(SIGPIPE, &sa, NULL);
 	}
 	if (r == NULL)
-		oom();
+		util_oom();
 	r->url_ok = parse_url(r, url) == ERR_OK;
 	if (!r->url_ok)
 		log_error("redis: REDIS_URL is not redis://[user:password@]host[:port][/db] "
@@ -229,10 +215,22 @@ void rds_free(struct rds *r)
 
 int rds_script(struct rds *r, const char *lua)
 {
+	if (lua == NULL || lua[0] == '\0') {
+		log_error("redis: rds_script: no script text; refused");
+		return ERR_INVALID;
+	}
+	for (int i = 0; i < r->nscripts; i++)
+		if (strcmp(r->scripts[i].lua, lua) == 0) {
+			/* Two modules sharing one id would each think the script is theirs; a
+			 * copy-paste slip is caught here, at start, not in production. */
+			log_error("redis: rds_script: this script text is already registered "
+			          "(id %d); refused", i);
+			return ERR_INVALID;
+		}
 	struct script *s = realloc(r->scripts, (size_t)(r->nscripts + 1) * sizeof(*s));
 
 	if (s == NULL)
-		oom();
+		util_oom();
 	r->scripts = s;
 	r->scripts[r->nscripts].lua = lua;
 	r->scripts[r->nscripts].sha[0] = '\0';
@@ -273,7 +271,15 @@ static void log_error_reply(const char *what, const redisReply *rep)
 /* io_failed logs and drops a context whose I/O failed. */
 static void io_failed(struct rds *r, const char *what)
 {
-	log_warn("redis: %s: %s", what, r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
+	/* hiredis reports its socket timeout as EAGAIN's text. */
+	if (r->c != NULL && r->c->err == REDIS_ERR_IO &&
+	    (strcmp(r->c->errstr, strerror(EAGAIN)) == 0 ||
+	     strcmp(r->c->errstr, strerror(EWOULDBLOCK)) == 0))
+		log_warn("redis: %s: no answer within %d ms; dropping the connection", what,
+		         r->timeout_ms);
+	else
+		log_warn("redis: %s: %s", what,
+		         r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
 	drop(r);
 }
 
@@ -476,7 +482,7 @@ int rds_eval(struct rds *r, struct arena *a, int script, redisReply **out, int n
 	argv =
 	    a ? arena_alloc(a, (size_t)argc * sizeof(*argv)) : malloc((size_t)argc * sizeof(*argv));
 	if (argv == NULL)
-		oom();
+		util_oom();
 	snprintf(nk, sizeof(nk), "%d", nkeys);
 	argv[0] = "EVALSHA";
 	argv[2] = nk;

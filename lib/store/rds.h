@@ -24,8 +24,10 @@ struct rds *rds_new(const char *url, const char *prefix, int timeout_ms);
 void rds_free(struct rds *r);
 
 /* rds_script registers a Lua script (static text) and returns its id (>= 0) for
- * rds_eval. Call at start, before the first command. */
-int rds_script(struct rds *r, const char *lua);
+ * rds_eval. Call at start, before the first command. The same text registered twice
+ * (or a NULL/empty one) is refused: ERR_INVALID (< 0, logged), and rds_eval with that
+ * id fails with ERR_INTERNAL. */
+int rds_script(struct rds *r, const char *lua) MUSTCHECK;
 
 /* rds_key returns prefix + formatted key, in the arena. */
 char *rds_key(struct rds *r, struct arena *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

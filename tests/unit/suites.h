@@ -17,5 +17,6 @@ Suite *otp_suite(void);
 Suite *password_suite(void);
 Suite *record_suite(void);
 Suite *sessions_suite(void);
+Suite *store_suite(void);
 
 #endif

@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sdnotify.h"
+#include "base/sdnotify.h"
 
 int sdnotify(const char *state)
 {
