@@ -107,11 +107,11 @@ int main(int argc, char **argv)
 		struct token_keys *keys = NULL;
 
 		if (token_keys_load(&cfg, &keys) != ERR_OK) {
-			fprintf(stderr,
-			        PROG ": the token keys cannot be loaded (JWT_ALGORITHM=%s; the error "
-			             "line above names the problem); refusing to start\n",
-			        cfg.jwt_algorithm && *cfg.jwt_algorithm ? cfg.jwt_algorithm
-			                                                : "HS256");
+			fprintf(
+			    stderr,
+			    PROG ": the token keys cannot be loaded (JWT_ALGORITHM=%s; the error "
+			         "line above names the problem); refusing to start\n",
+			    cfg.jwt_algorithm && *cfg.jwt_algorithm ? cfg.jwt_algorithm : "HS256");
 			code = 2;
 			goto out;
 		}

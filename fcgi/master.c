@@ -40,8 +40,8 @@
 struct child {
 	pid_t pid;
 	unsigned gen;
-	int slot; /* index in the slots of its generation (serving or pending), else -1 */
-	int ready;         /* wrote its pid to the readiness pipe: app_init succeeded */
+	int slot;  /* index in the slots of its generation (serving or pending), else -1 */
+	int ready; /* wrote its pid to the readiness pipe: app_init succeeded */
 	int64_t started;
 	int draining;      /* SIGTERM sent: finishing its request, then exits */
 	int killed;        /* SIGKILL sent at the drain deadline */
@@ -341,8 +341,7 @@ static void commit_reload(struct master *m)
 	nold = terminate_gen(m, m->cur.id, 1);
 	log_info("reload: generation %u ready with %d worker(s); %zu old worker(s) draining",
 	         m->cur.id, m->cur.nslots, nold);
-	snprintf(status, sizeof(status), "generation %u: %d worker(s)", m->cur.id,
-	         m->cur.nslots);
+	snprintf(status, sizeof(status), "generation %u: %d worker(s)", m->cur.id, m->cur.nslots);
 	announce(m, status);
 }
 
@@ -418,7 +417,8 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 		log_warn("worker exited pid=%d generation=%u status=\"%s\" lived_ms=%lld%s",
 		         (int)k->pid, k->gen, how, (long long)lived_ms,
 		         init_failed ? " (app_init failed)"
-		                     : k->ready ? "" : " (before it was ready)");
+		         : k->ready  ? ""
+		                     : " (before it was ready)");
 
 	if (k->slot < 0 || m->stopping)
 		return;
@@ -427,12 +427,13 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 		return;
 	if (g == &m->next && !k->ready) {
 		if (init_failed)
-			snprintf(cause, sizeof(cause),
-			         "worker pid=%d: app_init failed (exit %d; its error is logged above)",
-			         (int)k->pid, WORKER_EXIT_INIT);
+			snprintf(
+			    cause, sizeof(cause),
+			    "worker pid=%d: app_init failed (exit %d; its error is logged above)",
+			    (int)k->pid, WORKER_EXIT_INIT);
 		else
-			snprintf(cause, sizeof(cause), "worker pid=%d ended (%s) before it was ready",
-			         (int)k->pid, how);
+			snprintf(cause, sizeof(cause),
+			         "worker pid=%d ended (%s) before it was ready", (int)k->pid, how);
 		reload_failed(m, cause);
 		return;
 	}
@@ -453,9 +454,10 @@ static void on_exit_of(struct master *m, struct child *k, int status)
 			delay = MASTER_BACKOFF_MAX_MS;
 		s->spawn_at = now + delay * MS;
 		if (init_failed)
-			log_error("worker in slot %d could not start: app_init failed (%d in a row); "
-			          "respawning in %lld ms",
-			          k->slot, s->failures, (long long)delay);
+			log_error(
+			    "worker in slot %d could not start: app_init failed (%d in a row); "
+			    "respawning in %lld ms",
+			    k->slot, s->failures, (long long)delay);
 		else if (!k->ready)
 			log_warn("worker in slot %d died before it was ready (%d in a row); "
 			         "respawning in %lld ms",
@@ -675,17 +677,14 @@ static void read_signals(struct master *m)
 			break;
 		switch (si.ssi_signo) {
 		case SIGTERM:
-		case SIGINT:
-			begin_stop(m, (int)si.ssi_signo);
-			break;
+		case SIGINT: begin_stop(m, (int)si.ssi_signo); break;
 		case SIGHUP:
 			if (m->stopping)
 				log_info("SIGHUP ignored: stopping");
 			else
 				reload(m);
 			break;
-		default: /* SIGCHLD: reap() runs after every wake-up */
-			break;
+		default: /* SIGCHLD: reap() runs after every wake-up */ break;
 		}
 	}
 }

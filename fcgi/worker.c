@@ -85,23 +85,19 @@ static int accept_one(struct worker *w, int listen_fd)
 #endif
 		case ECONNABORTED:
 		case EPROTO:
-		case EPERM:     /* firewall rules (Linux documents it for accept) */
-		case ENETDOWN:  /* the rest: network errors Linux passes on from */
+		case EPERM:       /* firewall rules (Linux documents it for accept) */
+		case ENETDOWN:    /* the rest: network errors Linux passes on from */
 		case ENOPROTOOPT: /* the new socket, "treat them like EAGAIN" (accept(2)) */
 		case EHOSTDOWN:
 		case ENONET:
 		case EHOSTUNREACH:
 		case EOPNOTSUPP:
-		case ENETUNREACH:
-			return 0;
+		case ENETUNREACH: return 0;
 		case EMFILE:
 		case ENFILE:
 		case ENOBUFS:
-		case ENOMEM:
-			log_warn("worker: accept: %s; retrying", strerror(errno));
-			return 0;
-		default:
-			return -1;
+		case ENOMEM: log_warn("worker: accept: %s; retrying", strerror(errno)); return 0;
+		default: return -1;
 		}
 	}
 	tv.tv_sec = w->cfg->client_timeout_s > 0 ? w->cfg->client_timeout_s : 30;
@@ -460,9 +456,10 @@ void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int
 			 * complete request within the bound, closed early, or broke the
 			 * protocol. The worker goes on. */
 			if (now_ms() - t0 >= (long long)cfg->client_timeout_s * 1000)
-				log_warn("worker: dropped a FastCGI connection that sent no complete "
-				         "request for %d s (MEDRIN_CLIENT_TIMEOUT_SECONDS)",
-				         cfg->client_timeout_s);
+				log_warn(
+				    "worker: dropped a FastCGI connection that sent no complete "
+				    "request for %d s (MEDRIN_CLIENT_TIMEOUT_SECONDS)",
+				    cfg->client_timeout_s);
 			else
 				log_info("worker: dropped a FastCGI connection that closed before "
 				         "its request or did not speak FastCGI");

@@ -158,7 +158,7 @@ struct heartbeat {
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	pthread_t thread;
 	const struct task *t;
-	int stop;           /* under mu */
+	int stop; /* under mu */
 	atomic_int lost;
 	atomic_int renewals; /* successful, for the log line at the end */
 };
@@ -213,9 +213,10 @@ static void *hb_main(void *arg)
 		pthread_mutex_lock(&hb->mu);
 		if (rc == ERR_CONFLICT) {
 			atomic_store(&hb->lost, 1);
-			log_warn("task %s (%s): lease lost (another worker took it over, or the row "
-			         "changed); stopping the heartbeat",
-			         t->id, t->kind);
+			log_warn(
+			    "task %s (%s): lease lost (another worker took it over, or the row "
+			    "changed); stopping the heartbeat",
+			    t->id, t->kind);
 			break;
 		}
 		if (rc == ERR_OK) {
@@ -224,8 +225,8 @@ static void *hb_main(void *arg)
 			          t->lease_seconds);
 			mono_add_ms(&next, interval);
 		} else {
-			log_warn("task %s (%s): lease renewal failed (%s); retrying", t->id, t->kind,
-			         err_name(rc));
+			log_warn("task %s (%s): lease renewal failed (%s); retrying", t->id,
+			         t->kind, err_name(rc));
 			mono_add_ms(&next, interval < 1000 ? interval : 1000);
 		}
 	}
@@ -306,7 +307,7 @@ struct run {
 	const struct task *t;
 	struct heartbeat *hb;
 	json_object *payload; /* the task's payload, parsed (arena-owned) */
-	json_object *result; /* owned by run_one once set */
+	json_object *result;  /* owned by run_one once set */
 	char err[RUN_ERRBUF_SIZE];
 };
 
@@ -391,7 +392,8 @@ static int run_test_sleep(struct run *r)
 		struct timespec ts = {0, 20 * 1000000L};
 
 		if (run_lost(r)) {
-			snprintf(r->err, sizeof(r->err), "lease lost after %lld ms", (long long)slept);
+			snprintf(r->err, sizeof(r->err), "lease lost after %lld ms",
+			         (long long)slept);
 			return ERR_UNAVAILABLE;
 		}
 		nanosleep(&ts, NULL);
@@ -413,7 +415,7 @@ static int run_test_sleep(struct run *r)
 struct kind {
 	struct task_policy policy; /* kind, lease_seconds, max_attempts */
 	int (*run)(struct run *r);
-	int test_only;             /* only with MEDRIN_TEST_ROUTES=1 (never in production) */
+	int test_only; /* only with MEDRIN_TEST_ROUTES=1 (never in production) */
 };
 
 static const struct kind kind_table[] = {
@@ -491,8 +493,10 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 	} else if (k == NULL) {
 		/* The kind is stored as given; error_cut (tasks.c) cleans what is stored, and
 		 * log lines escape it. */
-		snprintf(r.err, sizeof(r.err), "unknown task kind '%.64s' (not in this worker's "
-		         "kind table)", t.kind);
+		snprintf(r.err, sizeof(r.err),
+		         "unknown task kind '%.64s' (not in this worker's "
+		         "kind table)",
+		         t.kind);
 		outcome = ERR_INVALID;
 	} else if ((r.payload = parse_payload(a, t.payload_json)) == NULL) {
 		snprintf(r.err, sizeof(r.err), "payload is not a JSON object");

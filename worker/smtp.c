@@ -112,7 +112,8 @@ static int put_subject(struct buf *out, const char *subject)
 		if (n > SMTP_WORD_BYTES) {
 			n = util_utf8_cut(subject + pos, SMTP_WORD_BYTES);
 			if (n == 0)
-				n = SMTP_WORD_BYTES;   /* not UTF-8 after all: cut anywhere, but progress */
+				n = SMTP_WORD_BYTES; /* not UTF-8 after all: cut anywhere, but
+				                        progress */
 		}
 		EVP_EncodeBlock(enc, (const unsigned char *)subject + pos, (int)n);
 		rc = buf_printf(out, "%s=?UTF-8?B?%s?=", pos == 0 ? " " : "\r\n ", (char *)enc);

@@ -34,28 +34,28 @@ struct api_req {
 	struct http_resp *resp;
 	const struct route *route;
 	struct router_match match;
-	json_object *body;     /* ROUTE_JSON: the parsed body, or an empty object if none */
+	json_object *body; /* ROUTE_JSON: the parsed body, or an empty object if none */
 	struct ctx ctx;
 };
 
 typedef int route_fn(struct api_req *r);
 
 enum route_flags {
-	ROUTE_JSON = 1 << 0,   /* a body, when present, must be application/json and parse */
-	ROUTE_AUTH = 1 << 1,   /* a valid access token is required (401 otherwise) */
-	ROUTE_STAFF = 1 << 2,  /* with ROUTE_AUTH: role staff or admin (403 otherwise) */
-	ROUTE_ADMIN = 1 << 3,  /* with ROUTE_AUTH: role admin (403 otherwise) */
-	ROUTE_TEST = 1 << 4    /* exists only when MEDRIN_TEST_ROUTES=1 (never in production) */
+	ROUTE_JSON = 1 << 0,  /* a body, when present, must be application/json and parse */
+	ROUTE_AUTH = 1 << 1,  /* a valid access token is required (401 otherwise) */
+	ROUTE_STAFF = 1 << 2, /* with ROUTE_AUTH: role staff or admin (403 otherwise) */
+	ROUTE_ADMIN = 1 << 3, /* with ROUTE_AUTH: role admin (403 otherwise) */
+	ROUTE_TEST = 1 << 4   /* exists only when MEDRIN_TEST_ROUTES=1 (never in production) */
 };
 
 #define ROUTE_DEFAULT_MAX_BODY (64u * 1024u)
 
 struct route {
-	struct router_entry e;  /* method, pattern: first, so router_match walks the table */
+	struct router_entry e; /* method, pattern: first, so router_match walks the table */
 	route_fn *handler;
 	unsigned flags;
-	size_t max_body;        /* 0: ROUTE_DEFAULT_MAX_BODY */
-	const char *name;       /* for logs and metrics: "auth_register" */
+	size_t max_body;  /* 0: ROUTE_DEFAULT_MAX_BODY */
+	const char *name; /* for logs and metrics: "auth_register" */
 };
 
 /* The one route table (routes.c). */
@@ -101,9 +101,9 @@ const char *api_query(struct api_req *r, const char *name);
 /* --- handlers (one per route; the route table names them) --- */
 
 /* ops.c */
-int ops_health(struct api_req *r);    /* 200 {"status":"ok"}, no I/O */
-int ops_ready(struct api_req *r);     /* 200, or 503 not_ready naming the failed dependency */
-int ops_metrics(struct api_req *r);   /* Prometheus text exposition */
+int ops_health(struct api_req *r);  /* 200 {"status":"ok"}, no I/O */
+int ops_ready(struct api_req *r);   /* 200, or 503 not_ready naming the failed dependency */
+int ops_metrics(struct api_req *r); /* Prometheus text exposition */
 /* testing.c (ROUTE_TEST: only with MEDRIN_TEST_ROUTES=1) */
 int testing_sleep(struct api_req *r); /* GET /_test/sleep?ms=N */
 int testing_echo(struct api_req *r);  /* POST /_test/echo */

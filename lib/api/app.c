@@ -16,11 +16,12 @@ int app_init(struct app *app, const struct config *cfg)
 	memset(app, 0, sizeof(*app));
 	app->cfg = cfg;
 	if (api_nroutes > METRICS_MAX_ROUTES)
-		log_warn("app: %zu routes, metrics keep the first %d", api_nroutes, METRICS_MAX_ROUTES);
+		log_warn("app: %zu routes, metrics keep the first %d", api_nroutes,
+		         METRICS_MAX_ROUTES);
 	for (size_t i = 0; i < api_nroutes && i < METRICS_MAX_ROUTES; i++)
 		route_names[i] = api_routes[i].name;
-	metrics_set_routes(route_names, api_nroutes < METRICS_MAX_ROUTES ? api_nroutes
-	                                                                 : METRICS_MAX_ROUTES);
+	metrics_set_routes(route_names,
+	                   api_nroutes < METRICS_MAX_ROUTES ? api_nroutes : METRICS_MAX_ROUTES);
 	/* Every statement table, Lua script, key and the hashing limiter: services.c. */
 	return services_open(&app->svc, cfg);
 }

@@ -17,8 +17,8 @@
 #define SESSIONS_LIMIT_DEFAULT 20
 #define SESSIONS_LIMIT_MAX 100
 
-static const char *const account_types[] = { "jobseeker", "employer", "none", NULL };
-static const char *const otp_modules[] = { "register", "login", "forgetpassword", NULL };
+static const char *const account_types[] = {"jobseeker", "employer", "none", NULL};
+static const char *const otp_modules[] = {"register", "login", "forgetpassword", NULL};
 
 /* A 6-digit code field: adds a validation error when it is anything else. */
 static void check_code(struct api_req *r, const char *code, struct json_errors *errs)
@@ -56,12 +56,12 @@ int api_auth_register(struct api_req *r)
 	struct accounts_registration in;
 	const char *role = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &in.email, NULL, NULL },
-		{ "password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, 0, &in.password, NULL, NULL },
-		{ "account_type", JT_ENUM, JF_NULLABLE, 0, 0, &in.account_type, NULL, account_types },
-		{ "role", JT_STRING, JF_NULLABLE, 0, 32, &role, NULL, NULL },
-		{ "first_name", JT_STRING, JF_NULLABLE, 0, NAME_MAX_BYTES, &in.first_name, NULL, NULL },
-		{ "last_name", JT_STRING, JF_NULLABLE, 0, NAME_MAX_BYTES, &in.last_name, NULL, NULL },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &in.email, NULL, NULL},
+	    {"password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, 0, &in.password, NULL, NULL},
+	    {"account_type", JT_ENUM, JF_NULLABLE, 0, 0, &in.account_type, NULL, account_types},
+	    {"role", JT_STRING, JF_NULLABLE, 0, 32, &role, NULL, NULL},
+	    {"first_name", JT_STRING, JF_NULLABLE, 0, NAME_MAX_BYTES, &in.first_name, NULL, NULL},
+	    {"last_name", JT_STRING, JF_NULLABLE, 0, NAME_MAX_BYTES, &in.last_name, NULL, NULL},
 	};
 	struct json_errors errs;
 	int attempts = 0;
@@ -78,7 +78,8 @@ int api_auth_register(struct api_req *r)
 			                   "staff and admin roles are granted by an administrator");
 		if (strcmp(role, "jobseeker") == 0 || strcmp(role, "employer") == 0) {
 			if (in.account_type != NULL && strcmp(in.account_type, role) != 0)
-				json_errors_add(&errs, r->arena, "", "role", "contradicts account_type");
+				json_errors_add(&errs, r->arena, "", "role",
+				                "contradicts account_type");
 			else
 				in.account_type = role;
 		} else if (strcmp(role, "user") != 0) {
@@ -100,9 +101,9 @@ int api_auth_verify_otp(struct api_req *r)
 {
 	const char *email = NULL, *code = NULL, *module = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL },
-		{ "code", JT_STRING, JF_REQUIRED, 0, 16, &code, NULL, NULL },
-		{ "module", JT_ENUM, JF_NULLABLE, 0, 0, &module, NULL, otp_modules },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
+	    {"code", JT_STRING, JF_REQUIRED, 0, 16, &code, NULL, NULL},
+	    {"module", JT_ENUM, JF_NULLABLE, 0, 0, &module, NULL, otp_modules},
 	};
 	struct json_errors errs;
 	struct accounts_signin s;
@@ -131,8 +132,8 @@ int api_auth_resend_otp(struct api_req *r)
 {
 	const char *email = NULL, *module = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL },
-		{ "module", JT_ENUM, JF_REQUIRED, 0, 0, &module, NULL, otp_modules },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
+	    {"module", JT_ENUM, JF_REQUIRED, 0, 0, &module, NULL, otp_modules},
 	};
 	struct json_errors errs;
 	enum otp_module m;
@@ -157,9 +158,9 @@ int api_auth_login(struct api_req *r)
 {
 	const char *email = NULL, *password = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL },
-		{ "password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, LOGIN_PASSWORD_MAX, &password,
-		  NULL, NULL },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
+	    {"password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, LOGIN_PASSWORD_MAX, &password, NULL,
+	     NULL},
 	};
 	struct json_errors errs;
 	struct accounts_signin s;
@@ -174,7 +175,8 @@ int api_auth_login(struct api_req *r)
 	if (rc != ERR_NOT_FOUND) {
 		if (rc != ERR_OK || !util_email_valid(email) || *password == '\0' ||
 		    strlen(password) > LOGIN_PASSWORD_MAX)
-			return api_problem(r, 401, "invalid_credentials", "Wrong email or password");
+			return api_problem(r, 401, "invalid_credentials",
+			                   "Wrong email or password");
 	} else {
 		(void)json_validate(r->arena, r->body, fields, sizeof fields / sizeof fields[0], "",
 		                    &errs);
@@ -195,7 +197,7 @@ int api_auth_refresh(struct api_req *r)
 {
 	const char *token = NULL;
 	struct json_field fields[] = {
-		{ "refresh_token", JT_STRING, 0, 1, TOKEN_MAX_BYTES, &token, NULL, NULL },
+	    {"refresh_token", JT_STRING, 0, 1, TOKEN_MAX_BYTES, &token, NULL, NULL},
 	};
 	struct json_errors errs;
 	struct accounts_signin s;
@@ -212,7 +214,8 @@ int api_auth_refresh(struct api_req *r)
 		return api_invalid(r, &errs);
 	}
 	if (strlen(token) > TOKEN_MAX_BYTES)
-		return api_problem(r, 401, "unauthorized", "The refresh token is invalid or expired");
+		return api_problem(r, 401, "unauthorized",
+		                   "The refresh token is invalid or expired");
 	rc = accounts_refresh(&r->ctx, token, &s);
 	if (rc != ERR_OK)
 		return api_outcome(r, rc);
@@ -268,7 +271,7 @@ int api_auth_forget_password(struct api_req *r)
 {
 	const char *email = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
 	};
 	struct json_errors errs;
 	int rc;
@@ -287,9 +290,9 @@ int api_auth_reset_password(struct api_req *r)
 {
 	const char *email = NULL, *code = NULL, *pw = NULL;
 	struct json_field fields[] = {
-		{ "email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL },
-		{ "code", JT_STRING, JF_REQUIRED, 0, 16, &code, NULL, NULL },
-		{ "new_password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, 0, &pw, NULL, NULL },
+	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
+	    {"code", JT_STRING, JF_REQUIRED, 0, 16, &code, NULL, NULL},
+	    {"new_password", JT_STRING, JF_REQUIRED | JF_NOTRIM, 0, 0, &pw, NULL, NULL},
 	};
 	struct json_errors errs;
 	int rc;

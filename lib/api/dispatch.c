@@ -54,7 +54,7 @@ static const struct {
 	const char *code;
 	int status;
 } code_status[] = {
-	{ "otp_invalid", 400 },   /* api.md: a wrong or expired code is 400, not 422 */
+    {"otp_invalid", 400}, /* api.md: a wrong or expired code is 400, not 422 */
 };
 
 static void retry_after(struct api_req *r, int64_t seconds)
@@ -73,11 +73,10 @@ int api_outcome(struct api_req *r, int err)
 	case ERR_INVALID:
 		status = 422, code = "validation_failed", detail = "The request is not valid.";
 		break;
-	case ERR_NOT_FOUND:
-		status = 404, code = "not_found", detail = "No such object.";
-		break;
+	case ERR_NOT_FOUND: status = 404, code = "not_found", detail = "No such object."; break;
 	case ERR_CONFLICT:
-		status = 409, code = "conflict", detail = "The request conflicts with the current state.";
+		status = 409, code = "conflict",
+		detail = "The request conflicts with the current state.";
 		break;
 	case ERR_DENIED:
 		status = 403, code = "forbidden", detail = "You are not allowed to do this.";
@@ -93,7 +92,8 @@ int api_outcome(struct api_req *r, int err)
 		detail = "A backing service is not answering; try again shortly.";
 		break;
 	case ERR_BUSY:
-		status = 503, code = "server_busy", detail = "The server is busy, try again shortly.";
+		status = 503, code = "server_busy",
+		detail = "The server is busy, try again shortly.";
 		break;
 	case ERR_TOO_LARGE:
 		status = 413, code = "body_too_large", detail = "The request is too large.";
@@ -116,7 +116,7 @@ int api_outcome(struct api_req *r, int err)
 		api_header(r, "WWW-Authenticate", "Bearer realm=\"medrin\"");
 
 	json_object *ext = NULL;
-	struct problem_error fe = { why->field, detail };
+	struct problem_error fe = {why->field, detail};
 
 	if (why->attempts_remaining >= 0) {
 		ext = json_new_object(r->arena);
@@ -248,9 +248,9 @@ static int run(struct api_req *r, const struct route *table, size_t n)
 {
 	const struct http_req *req = r->http;
 	int test_routes = r->ctx.cfg != NULL && r->ctx.cfg->test_routes;
-	enum router_result m = router_match_filter(table, n, sizeof(table[0]), req->method,
-	                                           req->path, r->arena, &r->match,
-	                                           test_routes ? NULL : skip_test_route, NULL);
+	enum router_result m =
+	    router_match_filter(table, n, sizeof(table[0]), req->method, req->path, r->arena,
+	                        &r->match, test_routes ? NULL : skip_test_route, NULL);
 
 	if (m == ROUTER_NOT_FOUND)
 		return api_problem(r, 404, "not_found", "No endpoint has this path.");
@@ -266,22 +266,25 @@ static int run(struct api_req *r, const struct route *table, size_t n)
 
 	if (req->body_truncated || req->body_len > max_body ||
 	    (req->content_length > 0 && (unsigned long)req->content_length > max_body))
-		return api_problem(r, 413, "body_too_large",
-		                   arena_printf(r->arena, "The body may be at most %zu bytes.", max_body));
+		return api_problem(
+		    r, 413, "body_too_large",
+		    arena_printf(r->arena, "The body may be at most %zu bytes.", max_body));
 	if (rt->flags & ROUTE_JSON) {
 		if (req->body != NULL && req->body_len > 0) {
 			const char *why = NULL;
 			json_object *body = NULL;
 
 			if (!is_json_type(req->content_type))
-				return api_problem(r, 415, "unsupported_media_type",
-				                   "The body must be JSON (Content-Type: application/json).");
+				return api_problem(
+				    r, 415, "unsupported_media_type",
+				    "The body must be JSON (Content-Type: application/json).");
 			if (json_parse(r->arena, req->body, req->body_len, &body, &why) != ERR_OK)
-				return api_problem(r, 400, "malformed_json",
-				                   arena_printf(r->arena, "The body is not valid JSON: %s.",
-				                                why != NULL ? why : "invalid JSON"));
+				return api_problem(
+				    r, 400, "malformed_json",
+				    arena_printf(r->arena, "The body is not valid JSON: %s.",
+				                 why != NULL ? why : "invalid JSON"));
 			if (!json_object_is_type(body, json_type_object)) {
-				struct problem_error e = { "", "must be a JSON object" };
+				struct problem_error e = {"", "must be a JSON object"};
 
 				return problem_render(r->resp, r->arena, 422, "validation_failed",
 				                      "The body must be a JSON object.", &e, 1);

@@ -31,7 +31,7 @@ int ops_ready(struct api_req *r)
 
 	json_object_object_add(checks, "postgres", json_object_new_string(pg_ok ? "ok" : "down"));
 	json_object_object_add(checks, "redis", json_object_new_string(redis_ok ? "ok" : "down"));
-	json_object_object_add(top, "checks", checks);   /* top owns checks now */
+	json_object_object_add(top, "checks", checks); /* top owns checks now */
 	if (pg_ok && redis_ok) {
 		json_object *body = json_new_object(r->arena);
 
@@ -40,7 +40,8 @@ int ops_ready(struct api_req *r)
 		return api_json(r, 200, body);
 	}
 	const char *detail = !pg_ok && !redis_ok ? "postgres and redis are not answering"
-	                     : !pg_ok ? "postgres is not answering" : "redis is not answering";
+	                     : !pg_ok            ? "postgres is not answering"
+	                                         : "redis is not answering";
 
 	log_warn("not ready: %s", detail);
 	api_header(r, "Retry-After", "1");

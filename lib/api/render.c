@@ -59,21 +59,23 @@ json_object *render_sessions(struct arena *a, const struct accounts_sessions_pag
 		json_object *s = json_object_new_object();
 
 		json_object_object_add(s, "id", json_object_new_string(v->id));
-		json_object_object_add(s, "created_at",
-		                       json_object_new_string(util_rfc3339(a, (time_t)v->created_at)));
-		json_object_object_add(s, "last_used_at", json_object_new_string(
-		                                              util_rfc3339(a, (time_t)v->last_used_at)));
+		json_object_object_add(
+		    s, "created_at",
+		    json_object_new_string(util_rfc3339(a, (time_t)v->created_at)));
+		json_object_object_add(
+		    s, "last_used_at",
+		    json_object_new_string(util_rfc3339(a, (time_t)v->last_used_at)));
 		json_object_object_add(s, "user_agent", json_object_new_string(v->user_agent));
 		json_object_object_add(s, "ip", json_object_new_string(v->ip));
-		json_object_object_add(s, "current", json_object_new_boolean(
-		                                         current_sid != NULL &&
-		                                         strcmp(v->id, current_sid) == 0));
+		json_object_object_add(s, "current",
+		                       json_object_new_boolean(current_sid != NULL &&
+		                                               strcmp(v->id, current_sid) == 0));
 		json_object_array_add(items, s);
 	}
 	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", p->next_cursor != NULL
-	                                             ? json_object_new_string(p->next_cursor)
-	                                             : NULL);
+	json_object_object_add(o, "next_cursor",
+	                       p->next_cursor != NULL ? json_object_new_string(p->next_cursor)
+	                                              : NULL);
 	return o;
 }
 

@@ -17,15 +17,16 @@ int testing_sleep(struct api_req *r)
 	long ms = 0;
 
 	if (ms_text == NULL || util_parse_long(ms_text, 0, SLEEP_MAX_MS, &ms) != ERR_OK) {
-		struct json_errors errs = { 0 };
+		struct json_errors errs = {0};
 
 		json_errors_add(&errs, r->arena, "", "ms",
-		                ms_text == NULL ? "is required" : "must be an integer between 0 and 10000");
+		                ms_text == NULL ? "is required"
+		                                : "must be an integer between 0 and 10000");
 		return api_invalid(r, &errs);
 	}
 	/* Sleep the whole time even when a signal (SIGTERM for a graceful stop) arrives:
 	 * in-flight requests are meant to finish. */
-	struct timespec left = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
 		;
@@ -41,12 +42,20 @@ int testing_echo(struct api_req *r)
 	int64_t count = 0;
 	int has_count = 0;
 	const struct json_field fields[] = {
-		{ .name = "name", .type = JT_STRING, .flags = JF_REQUIRED, .min = 1, .max = 50,
-		  .out = &name },
-		{ .name = "count", .type = JT_INT, .min = 0, .max = 100, .out = &count,
-		  .present = &has_count },
+	    {.name = "name",
+	     .type = JT_STRING,
+	     .flags = JF_REQUIRED,
+	     .min = 1,
+	     .max = 50,
+	     .out = &name},
+	    {.name = "count",
+	     .type = JT_INT,
+	     .min = 0,
+	     .max = 100,
+	     .out = &count,
+	     .present = &has_count},
 	};
-	struct json_errors errs = { 0 };
+	struct json_errors errs = {0};
 
 	if (json_validate(r->arena, r->body, fields, 2, "", &errs) != ERR_OK)
 		return api_invalid(r, &errs);

@@ -12,7 +12,7 @@
 
 struct block {
 	struct block *next;
-	size_t size;   /* usable bytes after the header */
+	size_t size; /* usable bytes after the header */
 	size_t used;
 	/* data follows, aligned */
 };
@@ -30,7 +30,7 @@ struct secret {
 };
 
 struct arena {
-	struct block *head;     /* current block; the first block is the tail of the list */
+	struct block *head; /* current block; the first block is the tail of the list */
 	struct block *first;
 	size_t block_size;
 	size_t used;
@@ -39,7 +39,6 @@ struct arena {
 };
 
 #define BLOCK_HDR ((sizeof(struct block) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
-
 
 static struct block *block_new(size_t size)
 {

@@ -106,7 +106,7 @@ int buf_json_string(struct buf *b, const char *s)
 			rc = buf_append(b, run, (size_t)(p - run));
 		if (rc || *p == '\0')
 			break;
-		char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+		char esc[6] = {'\\', 0, 0, 0, 0, 0};
 		size_t n = 2;
 
 		switch (*p) {

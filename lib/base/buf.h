@@ -15,10 +15,10 @@
 struct arena;
 
 struct buf {
-	char *data;         /* NUL-terminated; NULL until the first append */
+	char *data; /* NUL-terminated; NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t limit;       /* maximum len */
+	size_t limit;        /* maximum len */
 	struct arena *arena; /* NULL: heap */
 };
 
@@ -29,8 +29,8 @@ int buf_putc(struct buf *b, char c) MUSTCHECK;
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3))) MUSTCHECK;
 /* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 int buf_json_string(struct buf *b, const char *s) MUSTCHECK;
-void buf_reset(struct buf *b);      /* len = 0, keeps memory */
-void buf_free(struct buf *b);       /* heap buffers only; no-op for arena buffers */
+void buf_reset(struct buf *b); /* len = 0, keeps memory */
+void buf_free(struct buf *b);  /* heap buffers only; no-op for arena buffers */
 /* Returns the contents ("" when empty); valid until the next append/reset. */
 const char *buf_str(const struct buf *b);
 

@@ -137,7 +137,6 @@ static int int_value(const struct config *cfg, const struct config_key *k)
 	return *(const int *)(const void *)((const char *)cfg + k->offset);
 }
 
-
 /* problem appends one "NAME: rule" line; the value is never part of it. */
 static void problem(struct buf *errbuf, const char *name, const char *rule)
 {
@@ -269,7 +268,8 @@ static int validate(struct config *cfg, struct buf *errbuf)
 
 		if (files[0][1] == NULL && files[1][1] == NULL) {
 			problem(errbuf, "MEDRIN_JWT_PRIVATE_KEY_FILE",
-			        "or MEDRIN_JWT_PUBLIC_KEY_FILE is required with JWT_ALGORITHM RS256/ES256");
+			        "or MEDRIN_JWT_PUBLIC_KEY_FILE is required with JWT_ALGORITHM "
+			        "RS256/ES256");
 			bad = 1;
 		}
 		for (int i = 0; i < 2; i++) {

@@ -16,66 +16,66 @@ struct buf;
 
 struct config {
 	/* general */
-	const char *env;            /* MEDRIN_ENV: production (default) | development | test */
-	int dev_mode;               /* derived: env is development or test */
-	const char *log_level;      /* MEDRIN_LOG_LEVEL */
+	const char *env;       /* MEDRIN_ENV: production (default) | development | test */
+	int dev_mode;          /* derived: env is development or test */
+	const char *log_level; /* MEDRIN_LOG_LEVEL */
 	/* process pool */
-	const char *listen;         /* MEDRIN_LISTEN: unix path, host:port, or "systemd" */
-	int workers;                /* MEDRIN_WORKERS */
-	int max_requests;           /* MEDRIN_MAX_REQUESTS (0: never recycle) */
-	int max_body;               /* MEDRIN_MAX_BODY bytes, hard cap for any request body */
-	int drain_seconds;          /* MEDRIN_DRAIN_SECONDS, graceful stop/reload deadline */
-	int client_timeout_s;       /* MEDRIN_CLIENT_TIMEOUT_SECONDS: bound on a silent FastCGI peer */
-	const char *env_file;       /* MEDRIN_ENV_FILE, re-read by the master on SIGHUP */
-	int test_routes;            /* MEDRIN_TEST_ROUTES=1 enables the _test routes (refused in production) */
+	const char *listen;   /* MEDRIN_LISTEN: unix path, host:port, or "systemd" */
+	int workers;          /* MEDRIN_WORKERS */
+	int max_requests;     /* MEDRIN_MAX_REQUESTS (0: never recycle) */
+	int max_body;         /* MEDRIN_MAX_BODY bytes, hard cap for any request body */
+	int drain_seconds;    /* MEDRIN_DRAIN_SECONDS, graceful stop/reload deadline */
+	int client_timeout_s; /* MEDRIN_CLIENT_TIMEOUT_SECONDS: bound on a silent FastCGI peer */
+	const char *env_file; /* MEDRIN_ENV_FILE, re-read by the master on SIGHUP */
+	int test_routes; /* MEDRIN_TEST_ROUTES=1 enables the _test routes (refused in production) */
 	/* storage */
-	const char *database_url;   /* DATABASE_URL */
-	int db_statement_timeout_ms;/* MEDRIN_DB_STATEMENT_TIMEOUT_MS */
-	int db_connect_timeout_s;   /* MEDRIN_DB_CONNECT_TIMEOUT */
-	int db_io_timeout_ms;       /* MEDRIN_DB_IO_TIMEOUT_MS: client-side bound per round trip */
-	const char *redis_url;      /* REDIS_URL: redis://[:pw@]host:port/db or unix:///path */
-	const char *redis_prefix;   /* MEDRIN_REDIS_PREFIX */
-	int redis_timeout_ms;       /* MEDRIN_REDIS_TIMEOUT_MS */
-	const char *migrations_dir; /* MEDRIN_MIGRATIONS_DIR */
+	const char *database_url;    /* DATABASE_URL */
+	int db_statement_timeout_ms; /* MEDRIN_DB_STATEMENT_TIMEOUT_MS */
+	int db_connect_timeout_s;    /* MEDRIN_DB_CONNECT_TIMEOUT */
+	int db_io_timeout_ms;        /* MEDRIN_DB_IO_TIMEOUT_MS: client-side bound per round trip */
+	const char *redis_url;       /* REDIS_URL: redis://[:pw@]host:port/db or unix:///path */
+	const char *redis_prefix;    /* MEDRIN_REDIS_PREFIX */
+	int redis_timeout_ms;        /* MEDRIN_REDIS_TIMEOUT_MS */
+	const char *migrations_dir;  /* MEDRIN_MIGRATIONS_DIR */
 	/* security */
-	const char *secret_key;     /* SECRET_KEY: keys OTP hashes, signed links */
-	const char *jwt_secret_key; /* JWT_SECRET_KEY (HS256) */
-	const char *jwt_algorithm;  /* JWT_ALGORITHM: HS256 | RS256 | ES256 */
+	const char *secret_key;           /* SECRET_KEY: keys OTP hashes, signed links */
+	const char *jwt_secret_key;       /* JWT_SECRET_KEY (HS256) */
+	const char *jwt_algorithm;        /* JWT_ALGORITHM: HS256 | RS256 | ES256 */
 	const char *jwt_private_key_file; /* MEDRIN_JWT_PRIVATE_KEY_FILE (RS256/ES256) */
 	const char *jwt_public_key_file;  /* MEDRIN_JWT_PUBLIC_KEY_FILE (RS256/ES256) */
-	int jwt_access_minutes;     /* JWT_ACCESS_TOKEN_EXPIRE_MINUTES */
-	int jwt_refresh_days;       /* MEDRIN_REFRESH_TOKEN_EXPIRE_DAYS */
-	const char *jwt_issuer;     /* MEDRIN_JWT_ISSUER */
-	const char *jwt_audience;   /* MEDRIN_JWT_AUDIENCE */
-	int refresh_grace_seconds;  /* MEDRIN_REFRESH_GRACE_SECONDS (<= 10) */
-	int sessions_max;           /* MEDRIN_SESSIONS_MAX: live sessions per user */
-	int otp_expiry_seconds;     /* OTP_EXPIRY_SECONDS */
-	const char *login_otp;      /* LOGIN_OTP: off | optional | required */
-	int hash_concurrency;       /* MEDRIN_HASH_CONCURRENCY per host (0: cores) */
-	const char *hash_lock_dir;  /* MEDRIN_RUN_DIR: where per-host hashing slots live */
+	int jwt_access_minutes;           /* JWT_ACCESS_TOKEN_EXPIRE_MINUTES */
+	int jwt_refresh_days;             /* MEDRIN_REFRESH_TOKEN_EXPIRE_DAYS */
+	const char *jwt_issuer;           /* MEDRIN_JWT_ISSUER */
+	const char *jwt_audience;         /* MEDRIN_JWT_AUDIENCE */
+	int refresh_grace_seconds;        /* MEDRIN_REFRESH_GRACE_SECONDS (<= 10) */
+	int sessions_max;                 /* MEDRIN_SESSIONS_MAX: live sessions per user */
+	int otp_expiry_seconds;           /* OTP_EXPIRY_SECONDS */
+	const char *login_otp;            /* LOGIN_OTP: off | optional | required */
+	int hash_concurrency;             /* MEDRIN_HASH_CONCURRENCY per host (0: cores) */
+	const char *hash_lock_dir;        /* MEDRIN_RUN_DIR: where per-host hashing slots live */
 	/* mail */
-	const char *smtp_url;       /* SMTP_URL: smtp://host:port or smtps:// */
-	const char *mail_from;      /* MAIL_FROM */
-	const char *public_url;     /* MEDRIN_PUBLIC_URL, for links in mail */
-	int worker_poll_seconds;    /* MEDRIN_WORKER_POLL_SECONDS */
+	const char *smtp_url;    /* SMTP_URL: smtp://host:port or smtps:// */
+	const char *mail_from;   /* MAIL_FROM */
+	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
+	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
 enum config_flags {
 	CONFIG_SECRET = 1 << 0,   /* masked by config_dump, refused if placeholder in production */
 	CONFIG_REQUIRED = 1 << 1, /* must be non-empty in production */
-	CONFIG_URL = 1 << 2       /* may carry a password (user:pw@, password=): masked by config_dump */
+	CONFIG_URL = 1 << 2 /* may carry a password (user:pw@, password=): masked by config_dump */
 };
 
 struct config_key {
 	const char *name;
 	enum config_type type;
-	size_t offset;            /* offsetof(struct config, field) */
-	const char *def;          /* default as text; NULL: none */
+	size_t offset;   /* offsetof(struct config, field) */
+	const char *def; /* default as text; NULL: none */
 	unsigned flags;
-	long min, max;            /* for CONFIG_INT */
-	const char *help;         /* one line for the README and config check */
-	const char *choices;      /* CONFIG_STR enums: "a|b|c"; NULL: any text */
+	long min, max;       /* for CONFIG_INT */
+	const char *help;    /* one line for the README and config check */
+	const char *choices; /* CONFIG_STR enums: "a|b|c"; NULL: any text */
 };
 
 /* config_load fills cfg from the environment. An unset or empty variable takes the

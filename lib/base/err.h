@@ -15,9 +15,10 @@ enum err {
 	ERR_TOO_LARGE = -5,    /* a bound was exceeded (buffer, body) */
 	ERR_DENIED = -6,       /* authenticated but not allowed */
 	ERR_UNAUTHORIZED = -7, /* missing, invalid, expired or revoked credentials */
-	ERR_LIMITED = -8,      /* the caller is rate-limited or blocked (429); see the object for retry-after */
-	ERR_INTERNAL = -9,     /* a bug or an unexpected library failure */
-	ERR_BUSY = -10         /* this server is saturated (no hashing slot in time): 503, try again */
+	ERR_LIMITED =
+	    -8, /* the caller is rate-limited or blocked (429); see the object for retry-after */
+	ERR_INTERNAL = -9, /* a bug or an unexpected library failure */
+	ERR_BUSY = -10     /* this server is saturated (no hashing slot in time): 503, try again */
 };
 
 #define MUSTCHECK __attribute__((warn_unused_result))

@@ -12,14 +12,14 @@
 static const char *log_prog = "medrin";
 static enum log_level log_min = LOG_LVL_INFO;
 static const char *log_req_id;
-static pid_t log_pid;   /* cached: one getpid() per process, not per line */
+static pid_t log_pid; /* cached: one getpid() per process, not per line */
 
 static void refresh_pid(void)
 {
 	log_pid = getpid();
 }
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_init(const char *prog, const char *level)
 {
@@ -49,7 +49,7 @@ static void emit(enum log_level lvl, const char *msg, const char *extra)
 {
 	char mem[8192];
 	char ts[32];
-	struct buf b = { .data = mem, .len = 0, .cap = sizeof(mem), .limit = sizeof(mem) - 1 };
+	struct buf b = {.data = mem, .len = 0, .cap = sizeof(mem), .limit = sizeof(mem) - 1};
 	struct timespec now;
 	struct tm tm;
 
@@ -99,7 +99,8 @@ void log_access(const char *method, const char *route, int status, long usec)
 		return;
 	/* method and route come from our own route table or a fixed set, never the client's
 	 * raw path, so they need no escaping beyond what snprintf gives. */
-	snprintf(extra, sizeof(extra), ",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"usec\":%ld",
-	         method, route, status, usec);
+	snprintf(extra, sizeof(extra),
+	         ",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,\"usec\":%ld", method, route,
+	         status, usec);
 	emit(LOG_LVL_INFO, "request", extra);
 }

@@ -12,7 +12,7 @@
 
 struct metrics_page {
 	uint64_t requests[METRICS_MAX_ROUTES][MS_COUNT];
-	uint64_t unmatched[MS_COUNT];        /* 404/405 and anything without a route */
+	uint64_t unmatched[MS_COUNT]; /* 404/405 and anything without a route */
 	uint64_t lat_buckets[METRICS_LAT_BUCKETS];
 	uint64_t lat_sum_usec;
 	uint64_t lat_count;
@@ -27,12 +27,10 @@ static size_t route_count;
 
 /* Upper bounds of the latency buckets in microseconds; the last bucket is +Inf. */
 static const long lat_bounds[METRICS_LAT_BUCKETS - 1] = {
-	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000
-};
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
 
-static const int status_codes[MS_COUNT] = {
-	200, 201, 202, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0
-};
+static const int status_codes[MS_COUNT] = {200, 201, 202, 204, 400, 401, 403, 404, 405,
+                                           409, 413, 415, 422, 429, 500, 503, 0};
 
 int metrics_map(void)
 {
@@ -105,16 +103,18 @@ static uint64_t load(const uint64_t *counter)
 static int render_status(struct buf *out, const char *route, enum metrics_status s, uint64_t n)
 {
 	if (s == MS_OTHER)
-		return buf_printf(out, "medrin_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-		                  route, (unsigned long long)n);
+		return buf_printf(
+		    out, "medrin_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", route,
+		    (unsigned long long)n);
 	return buf_printf(out, "medrin_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
 	                  route, status_codes[s], (unsigned long long)n);
 }
 
 int metrics_render(struct buf *out)
 {
-	int rc = buf_puts(out, "# HELP medrin_http_requests_total HTTP requests by route and status.\n"
-	                       "# TYPE medrin_http_requests_total counter\n");
+	int rc =
+	    buf_puts(out, "# HELP medrin_http_requests_total HTTP requests by route and status.\n"
+	                  "# TYPE medrin_http_requests_total counter\n");
 
 	if (page == NULL)
 		return rc;
@@ -132,32 +132,39 @@ int metrics_render(struct buf *out)
 			rc = render_status(out, "unmatched", (enum metrics_status)s, n);
 	}
 	if (rc == ERR_OK)
-		rc = buf_puts(out, "# HELP medrin_http_request_duration_seconds Time from request to response.\n"
-		                   "# TYPE medrin_http_request_duration_seconds histogram\n");
+		rc = buf_puts(
+		    out,
+		    "# HELP medrin_http_request_duration_seconds Time from request to response.\n"
+		    "# TYPE medrin_http_request_duration_seconds histogram\n");
 	uint64_t cumulative = 0;
 
 	for (int b = 0; rc == ERR_OK && b < METRICS_LAT_BUCKETS; b++) {
 		cumulative += load(&page->lat_buckets[b]);
 		if (b < METRICS_LAT_BUCKETS - 1)
-			rc = buf_printf(out, "medrin_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			                lat_bounds[b] / 1e6, (unsigned long long)cumulative);
+			rc = buf_printf(
+			    out, "medrin_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			    lat_bounds[b] / 1e6, (unsigned long long)cumulative);
 		else
-			rc = buf_printf(out, "medrin_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-			                (unsigned long long)cumulative);
+			rc = buf_printf(
+			    out, "medrin_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			    (unsigned long long)cumulative);
 	}
 	if (rc == ERR_OK)
-		rc = buf_printf(out, "medrin_http_request_duration_seconds_sum %.6f\n"
-		                     "medrin_http_request_duration_seconds_count %llu\n"
-		                     "# HELP medrin_worker_restarts_total Workers started after the first generation.\n"
-		                     "# TYPE medrin_worker_restarts_total counter\n"
-		                     "medrin_worker_restarts_total %llu\n"
-		                     "# HELP medrin_pool_workers Workers configured and alive in this pool.\n"
-		                     "# TYPE medrin_pool_workers gauge\n"
-		                     "medrin_pool_workers{state=\"configured\"} %lld\n"
-		                     "medrin_pool_workers{state=\"alive\"} %lld\n",
-		                load(&page->lat_sum_usec) / 1e6, (unsigned long long)load(&page->lat_count),
-		                (unsigned long long)load(&page->worker_starts),
-		                (long long)__atomic_load_n(&page->pool_configured, __ATOMIC_RELAXED),
-		                (long long)__atomic_load_n(&page->pool_alive, __ATOMIC_RELAXED));
+		rc = buf_printf(
+		    out,
+		    "medrin_http_request_duration_seconds_sum %.6f\n"
+		    "medrin_http_request_duration_seconds_count %llu\n"
+		    "# HELP medrin_worker_restarts_total Workers started after the first "
+		    "generation.\n"
+		    "# TYPE medrin_worker_restarts_total counter\n"
+		    "medrin_worker_restarts_total %llu\n"
+		    "# HELP medrin_pool_workers Workers configured and alive in this pool.\n"
+		    "# TYPE medrin_pool_workers gauge\n"
+		    "medrin_pool_workers{state=\"configured\"} %lld\n"
+		    "medrin_pool_workers{state=\"alive\"} %lld\n",
+		    load(&page->lat_sum_usec) / 1e6, (unsigned long long)load(&page->lat_count),
+		    (unsigned long long)load(&page->worker_starts),
+		    (long long)__atomic_load_n(&page->pool_configured, __ATOMIC_RELAXED),
+		    (long long)__atomic_load_n(&page->pool_alive, __ATOMIC_RELAXED));
 	return rc;
 }

@@ -13,12 +13,28 @@
 struct buf;
 
 #define METRICS_MAX_ROUTES 128
-#define METRICS_LAT_BUCKETS 12   /* 1,2.5,5,10,25,50,100,250,500,1000,2500 ms, +Inf */
+#define METRICS_LAT_BUCKETS 12 /* 1,2.5,5,10,25,50,100,250,500,1000,2500 ms, +Inf */
 
 /* Status classes kept per route: the exact codes api.md uses, others fold into "other". */
 enum metrics_status {
-	MS_200, MS_201, MS_202, MS_204, MS_400, MS_401, MS_403, MS_404, MS_405, MS_409,
-	MS_413, MS_415, MS_422, MS_429, MS_500, MS_503, MS_OTHER, MS_COUNT
+	MS_200,
+	MS_201,
+	MS_202,
+	MS_204,
+	MS_400,
+	MS_401,
+	MS_403,
+	MS_404,
+	MS_405,
+	MS_409,
+	MS_413,
+	MS_415,
+	MS_422,
+	MS_429,
+	MS_500,
+	MS_503,
+	MS_OTHER,
+	MS_COUNT
 };
 
 /* metrics_map creates the shared page (master, before fork). Returns 0 or ERR_INTERNAL. */
@@ -27,7 +43,7 @@ int metrics_map(void) MUSTCHECK;
 void metrics_set_routes(const char *const *names, size_t n);
 
 void metrics_request(size_t route_index, int status, long usec);
-void metrics_worker_started(void);    /* master, on each (re)spawn after the first */
+void metrics_worker_started(void); /* master, on each (re)spawn after the first */
 void metrics_set_pool(int configured, int alive);
 
 /* Prometheus text exposition format 0.0.4. */

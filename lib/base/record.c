@@ -87,7 +87,7 @@ int record_decode(struct arena *a, const char *text, size_t len, struct record *
 		char *v, *w;
 
 		if (end == NULL)
-			return ERR_INVALID;   /* every field ends with a newline */
+			return ERR_INVALID; /* every field ends with a newline */
 		eq = memchr(line, '=', (size_t)(end - line));
 		if (eq == NULL || !name_ok(line, (size_t)(eq - line)))
 			return ERR_INVALID;
@@ -144,7 +144,7 @@ char *record_pg_array(struct arena *a, const struct record *r)
 
 	for (size_t i = 0; i < r->n; i++)
 		need += 2 * (strlen(r->f[i].name) + strlen(r->f[i].value)) + 6;
-	out = arena_alloc_secret(a, need);   /* task payloads may carry a code */
+	out = arena_alloc_secret(a, need); /* task payloads may carry a code */
 	p = out;
 	*p++ = '{';
 	for (size_t i = 0; i < r->n; i++) {

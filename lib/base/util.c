@@ -105,7 +105,8 @@ int util_email_valid(const char *email)
 		unsigned char c = (unsigned char)*p;
 
 		if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == ',' || c == ':' ||
-		    c == ';' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' || c == '"')
+		    c == ';' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' ||
+		    c == '"')
 			return 0;
 	}
 	const char *domain = at + 1;
@@ -119,7 +120,7 @@ int util_email_valid(const char *email)
 
 int util_uuid_valid(const char *s)
 {
-	static const int dash[] = { 8, 13, 18, 23 };
+	static const int dash[] = {8, 13, 18, 23};
 
 	if (s == NULL || strlen(s) != 36)
 		return 0;
@@ -212,9 +213,11 @@ char *util_query_param(struct arena *a, const char *query, const char *name)
 					out[o++] = ' ';
 				} else if (*q == '%' && end - q >= 3 && util_hexval(q[1]) >= 0 &&
 				           util_hexval(q[2]) >= 0 &&
-				           (util_hexval(q[1]) | util_hexval(q[2])) != 0) { /* %00 is kept as text:
-					                                          * a NUL would cut the value */
-					out[o++] = (char)(util_hexval(q[1]) * 16 + util_hexval(q[2]));
+				           (util_hexval(q[1]) | util_hexval(q[2])) !=
+				               0) { /* %00 is kept as text:
+					             * a NUL would cut the value */
+					out[o++] =
+					    (char)(util_hexval(q[1]) * 16 + util_hexval(q[2]));
 					q += 2;
 				} else {
 					out[o++] = *q;

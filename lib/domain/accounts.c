@@ -27,8 +27,8 @@ static int otp_invalid(struct ctx *c, const char *detail, int attempts)
 }
 
 /* otp_failure turns an otp_issue / otp_verify failure into the call's outcome. */
-static int otp_failure(struct ctx *c, int err, const struct otp_result *res,
-                       enum otp_module m, const char *email)
+static int otp_failure(struct ctx *c, int err, const struct otp_result *res, enum otp_module m,
+                       const char *email)
 {
 	switch (err) {
 	case ERR_INVALID:
@@ -40,8 +40,7 @@ static int otp_failure(struct ctx *c, int err, const struct otp_result *res,
 		c->why.retry_after = res->retry_after > 0 ? res->retry_after : 1;
 		c->why.attempts_remaining = 0;
 		return ERR_LIMITED;
-	default:
-		return err;
+	default: return err;
 	}
 }
 
@@ -65,8 +64,8 @@ static int hash_failure(struct ctx *c, int err)
  * NULL with a pending_kind extends the entry that already waits. The mail is queued last;
  * if it cannot be, the issue is refunded and a stored pending entry removed, so the
  * failure costs the user nothing (the caller answers 503 and the user tries again). */
-static int send_code(struct ctx *c, enum otp_module m, const char *email,
-                     const char *pending_kind, const char *pending_value, int *attempts)
+static int send_code(struct ctx *c, enum otp_module m, const char *email, const char *pending_kind,
+                     const char *pending_value, int *attempts)
 {
 	struct otp_result res;
 	char *code = NULL;
@@ -82,9 +81,10 @@ static int send_code(struct ctx *c, enum otp_module m, const char *email,
 	else if (pending_kind != NULL)
 		rc = users_pending_touch(c->rds, c->arena, pending_kind, email, ttl);
 	if (rc == ERR_NOT_FOUND)
-		rc = ERR_OK;   /* expired just now: the code alone is harmless, verify says so */
+		rc = ERR_OK; /* expired just now: the code alone is harmless, verify says so */
 	if (rc == ERR_OK)
-		rc = mailer_queue_otp(c->db, c->cfg, c->arena, email, otp_module_name(m), code, ttl);
+		rc =
+		    mailer_queue_otp(c->db, c->cfg, c->arena, email, otp_module_name(m), code, ttl);
 	if (rc != ERR_OK) {
 		if (otp_refund(c->rds, c->cfg, c->arena, m, email, code) != ERR_OK)
 			log_warn("accounts: an unsent code could not be refunded");
@@ -204,7 +204,7 @@ int accounts_authenticate(struct ctx *c, const char *access_token)
 
 	memset(&c->actor, 0, sizeof c->actor);
 	if (c->svc == NULL || c->svc->keys == NULL)
-		return ERR_UNAVAILABLE;   /* services_open did not run: refuse, never crash */
+		return ERR_UNAVAILABLE; /* services_open did not run: refuse, never crash */
 	if (token_verify(c->svc->keys, c->arena, access_token, TOKEN_ACCESS, &claims) != ERR_OK)
 		return ERR_UNAUTHORIZED;
 	rc = sessions_check(c->rds, c->arena, claims.sub, claims.sid, claims.jti,
@@ -212,7 +212,7 @@ int accounts_authenticate(struct ctx *c, const char *access_token)
 	if (rc == ERR_UNAUTHORIZED)
 		return ERR_UNAUTHORIZED;
 	if (rc != ERR_OK)
-		return ERR_UNAVAILABLE;   /* fail closed */
+		return ERR_UNAVAILABLE; /* fail closed */
 	c->actor.user_id = claims.sub;
 	c->actor.sid = claims.sid;
 	c->actor.jti = claims.jti;
@@ -332,7 +332,8 @@ static int verify_register(struct ctx *c, const char *email, const char *code,
 		db_rollback(c->db);
 		if (users_pending_del(c->rds, c->arena, PENDING_REGISTER, email) != ERR_OK)
 			log_warn("accounts: pending registration not removed");
-		return ctx_fail(c, ERR_CONFLICT, "email_taken", "This address is already registered");
+		return ctx_fail(c, ERR_CONFLICT, "email_taken",
+		                "This address is already registered");
 	}
 	if (rc != ERR_OK) {
 		db_rollback(c->db);
@@ -399,10 +400,8 @@ int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const c
 		rc = verify_register(c, email, code, out);
 		*created = rc == ERR_OK;
 		return rc;
-	case OTP_MODULE_LOGIN:
-		return verify_login(c, email, code, out);
-	case OTP_MODULE_FORGETPASSWORD:
-		break;
+	case OTP_MODULE_LOGIN: return verify_login(c, email, code, out);
+	case OTP_MODULE_FORGETPASSWORD: break;
 	}
 	/* Not spent: reset-password takes the same code and spends it. */
 	memset(&res, 0, sizeof res);
@@ -478,7 +477,8 @@ int accounts_login(struct ctx *c, const char *email, const char *password,
 		return busy(c);
 	if (rc == ERR_UNAUTHORIZED || !found) {
 		audit_record(c, "login_failed", found ? u.id : NULL, email, NULL);
-		return ctx_fail(c, ERR_UNAUTHORIZED, "invalid_credentials", "Wrong email or password");
+		return ctx_fail(c, ERR_UNAUTHORIZED, "invalid_credentials",
+		                "Wrong email or password");
 	}
 	if (rc != ERR_OK)
 		return rc;
@@ -536,14 +536,12 @@ int accounts_refresh(struct ctx *c, const char *refresh_token, struct accounts_s
 		return rc;
 	switch (outcome) {
 	case SESSION_ROTATED:
-	case SESSION_GRACE:
-		return ERR_OK;
+	case SESSION_GRACE: return ERR_OK;
 	case SESSION_REUSED:
 		audit_record(c, "refresh_reused", out->user.id, out->user.email, NULL);
 		return ctx_fail(c, ERR_UNAUTHORIZED, "refresh_reused",
 		                "This refresh token was already used; the session is revoked");
-	case SESSION_GONE:
-		break;
+	case SESSION_GONE: break;
 	}
 	return token_refused(c, "The session has ended");
 }
@@ -593,7 +591,8 @@ int accounts_sessions(struct ctx *c, const char *cursor, int limit,
 	rc = sessions_list(c->rds, c->arena, c->actor.user_id, cursor, limit, &out->items, &out->n,
 	                   &out->next_cursor);
 	if (rc == ERR_INVALID) {
-		ctx_fail(c, ERR_INVALID, "validation_failed", "The cursor is not one this list gave.");
+		ctx_fail(c, ERR_INVALID, "validation_failed",
+		         "The cursor is not one this list gave.");
 		c->why.field = "cursor";
 	}
 	return rc;

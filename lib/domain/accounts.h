@@ -37,22 +37,22 @@ struct accounts_signin {
 
 struct accounts_registration {
 	const char *email;
-	const char *password;       /* already checked against password_policy */
-	const char *first_name;     /* NULL: "" */
+	const char *password;   /* already checked against password_policy */
+	const char *first_name; /* NULL: "" */
 	const char *last_name;
-	const char *account_type;   /* jobseeker | employer | none; NULL: none */
+	const char *account_type; /* jobseeker | employer | none; NULL: none */
 };
 
 enum accounts_login_step {
-	ACCOUNTS_SIGNED_IN,         /* out holds the sign-in */
-	ACCOUNTS_CODE_SENT          /* a login code was mailed; verify it to sign in */
+	ACCOUNTS_SIGNED_IN, /* out holds the sign-in */
+	ACCOUNTS_CODE_SENT  /* a login code was mailed; verify it to sign in */
 };
 
 /* A page of the caller's sessions, newest first. */
 struct accounts_sessions_page {
 	struct session_info *items;
 	size_t n;
-	const char *next_cursor;    /* NULL on the last page */
+	const char *next_cursor; /* NULL on the last page */
 };
 
 /* accounts_authenticate checks an access token and the session it names, and fills

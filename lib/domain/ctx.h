@@ -26,20 +26,20 @@ struct services {
 	const struct config *cfg;
 	struct db *db;
 	struct rds *rds;
-	struct token_keys *keys;   /* JWT signing/verification keys (security/token.h) */
-	int hash_slots;            /* per-host hashing limiter (security/password.h), -1: none */
+	struct token_keys *keys; /* JWT signing/verification keys (security/token.h) */
+	int hash_slots;          /* per-host hashing limiter (security/password.h), -1: none */
 };
 
 /* Who is calling. Set by accounts_authenticate from the access token and the session it
  * names; user_id NULL: anonymous. role is the role stored with the session (updated the
  * moment a role changes), never the token's claim. */
 struct actor {
-	const char *user_id;       /* uuid text */
-	const char *role;          /* user | staff | admin */
-	const char *sid;           /* session id */
-	const char *jti;           /* access token id */
-	int64_t exp;               /* access token expiry, unix seconds */
-	const char *cached_user;   /* the user cache record read with the session, or NULL */
+	const char *user_id;     /* uuid text */
+	const char *role;        /* user | staff | admin */
+	const char *sid;         /* session id */
+	const char *jti;         /* access token id */
+	int64_t exp;             /* access token expiry, unix seconds */
+	const char *cached_user; /* the user cache record read with the session, or NULL */
 };
 
 /* Where the call comes from, for audit rows and session lists. */
@@ -51,19 +51,19 @@ struct client {
 /* Why a call was refused: what a client needs beyond the error code. Filled by ctx_fail;
  * api_outcome maps (error code, why) to one problem+json answer. */
 struct outcome {
-	const char *code;          /* stable problem code ("otp_invalid"); NULL: the error's default */
-	const char *detail;        /* for people; NULL: the error's default */
-	const char *field;         /* the input field at fault, or NULL */
-	int64_t retry_after;       /* seconds, > 0: the answer carries Retry-After */
-	int attempts_remaining;    /* >= 0: the answer carries attempts_remaining; -1: none */
+	const char *code;       /* stable problem code ("otp_invalid"); NULL: the error's default */
+	const char *detail;     /* for people; NULL: the error's default */
+	const char *field;      /* the input field at fault, or NULL */
+	int64_t retry_after;    /* seconds, > 0: the answer carries Retry-After */
+	int attempts_remaining; /* >= 0: the answer carries attempts_remaining; -1: none */
 };
 
 struct ctx {
 	const struct services *svc;
-	const struct config *cfg;  /* svc->cfg, for brevity */
-	struct db *db;             /* svc->db */
-	struct rds *rds;           /* svc->rds */
-	struct arena *arena;       /* request memory */
+	const struct config *cfg; /* svc->cfg, for brevity */
+	struct db *db;            /* svc->db */
+	struct rds *rds;          /* svc->rds */
+	struct arena *arena;      /* request memory */
 	struct actor actor;
 	struct client client;
 	struct outcome why;

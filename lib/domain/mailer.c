@@ -115,9 +115,9 @@ out:
 
 /* The notices: no code, one link (the site) at most. */
 struct notice {
-	const char *what;     /* for the log line */
+	const char *what; /* for the log line */
 	const char *subject;
-	const char *body;     /* one %s: the site */
+	const char *body; /* one %s: the site */
 };
 
 static const struct notice notice_register = {
@@ -158,8 +158,8 @@ static const struct notice notice_password = {
     "If it was not you, reset your password now at %s (\"Forgot password\")\n"
     "and check the email address on your account.\n"};
 
-static int queue_notice(struct db *db, const struct config *cfg, struct arena *a,
-                        const char *to, const struct notice *n)
+static int queue_notice(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                        const struct notice *n)
 {
 	int rc;
 

@@ -14,9 +14,8 @@ struct db;
 struct config;
 
 /* A one-time code for module "register" / "login" / "forgetpassword". */
-int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a,
-                     const char *to, const char *module, const char *code,
-                     int expiry_seconds) MUSTCHECK;
+int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                     const char *module, const char *code, int expiry_seconds) MUSTCHECK;
 /* "Someone tried to register with your address" (no code: the account exists). */
 int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
                                  const char *to) MUSTCHECK;

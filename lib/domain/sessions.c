@@ -28,30 +28,30 @@
  * order. Keys written by older code are plain sets; LUA_ZSET_OF converts one in place
  * (scores from each session's created_at, stale members dropped, TTL kept) the first time
  * a script that needs the order meets it. LUA_UNLINK removes a member from either type. */
-#define LUA_ZSET_OF \
-	"local function zset_of(key, pfx, uid)\n" \
-	"  if redis.call('TYPE', key).ok ~= 'set' then return end\n" \
-	"  local s = redis.call('SMEMBERS', key)\n" \
-	"  local ttl = redis.call('PTTL', key)\n" \
-	"  redis.call('DEL', key)\n" \
-	"  for _, sid in ipairs(s) do\n" \
+#define LUA_ZSET_OF                                                                           \
+	"local function zset_of(key, pfx, uid)\n"                                             \
+	"  if redis.call('TYPE', key).ok ~= 'set' then return end\n"                          \
+	"  local s = redis.call('SMEMBERS', key)\n"                                           \
+	"  local ttl = redis.call('PTTL', key)\n"                                             \
+	"  redis.call('DEL', key)\n"                                                          \
+	"  for _, sid in ipairs(s) do\n"                                                      \
 	"    local v = redis.call('HMGET', pfx .. 'sess:' .. sid, 'user_id', 'created_at')\n" \
-	"    if v[1] == uid then\n" \
-	"      local c = math.floor(tonumber(v[2]) or 0)\n" \
-	"      redis.call('ZADD', key, string.format('%.0f', c * 1000000), sid)\n" \
-	"    end\n" \
-	"  end\n" \
-	"  if ttl > 0 and redis.call('EXISTS', key) == 1 then\n" \
-	"    redis.call('PEXPIRE', key, ttl)\n" \
-	"  end\n" \
+	"    if v[1] == uid then\n"                                                           \
+	"      local c = math.floor(tonumber(v[2]) or 0)\n"                                   \
+	"      redis.call('ZADD', key, string.format('%.0f', c * 1000000), sid)\n"            \
+	"    end\n"                                                                           \
+	"  end\n"                                                                             \
+	"  if ttl > 0 and redis.call('EXISTS', key) == 1 then\n"                              \
+	"    redis.call('PEXPIRE', key, ttl)\n"                                               \
+	"  end\n"                                                                             \
 	"end\n"
-#define LUA_UNLINK \
-	"local function unlink(key, sid)\n" \
+#define LUA_UNLINK                                        \
+	"local function unlink(key, sid)\n"               \
 	"  if redis.call('TYPE', key).ok == 'set' then\n" \
-	"    redis.call('SREM', key, sid)\n" \
-	"  else\n" \
-	"    redis.call('ZREM', key, sid)\n" \
-	"  end\n" \
+	"    redis.call('SREM', key, sid)\n"              \
+	"  else\n"                                        \
+	"    redis.call('ZREM', key, sid)\n"              \
+	"  end\n"                                         \
 	"end\n"
 
 /* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
@@ -62,36 +62,35 @@
  * {'role', newer role} (nothing written) when sessions_set_role changed the role in the
  * last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
 static const char lua_create[] =
-	LUA_ZSET_OF
-	"local newer = redis.call('GET', KEYS[3])\n"
-	"if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
-	"zset_of(KEYS[2], ARGV[9], ARGV[1])\n"
-	"local live = {}\n"
-	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
-	"  if redis.call('HGET', ARGV[9] .. 'sess:' .. sid, 'user_id') == ARGV[1] then\n"
-	"    table.insert(live, sid)\n"
-	"  else\n"
-	"    redis.call('ZREM', KEYS[2], sid)\n"
-	"  end\n"
-	"end\n"
-	"local revoked = 0\n"
-	"for i = 1, #live - tonumber(ARGV[10]) + 1 do\n"
-	"  redis.call('DEL', ARGV[9] .. 'sess:' .. live[i])\n"
-	"  redis.call('ZREM', KEYS[2], live[i])\n"
-	"  revoked = revoked + 1\n"
-	"end\n"
-	"local score = tonumber(ARGV[11])\n"
-	"local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
-	"if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end\n"
-	"redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
-	"  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
-	"  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
-	"redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
-	"redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[8])\n"
-	"if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
-	"  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
-	"end\n"
-	"return {'ok', revoked}\n";
+    LUA_ZSET_OF "local newer = redis.call('GET', KEYS[3])\n"
+                "if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
+                "zset_of(KEYS[2], ARGV[9], ARGV[1])\n"
+                "local live = {}\n"
+                "for _, sid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do\n"
+                "  if redis.call('HGET', ARGV[9] .. 'sess:' .. sid, 'user_id') == ARGV[1] then\n"
+                "    table.insert(live, sid)\n"
+                "  else\n"
+                "    redis.call('ZREM', KEYS[2], sid)\n"
+                "  end\n"
+                "end\n"
+                "local revoked = 0\n"
+                "for i = 1, #live - tonumber(ARGV[10]) + 1 do\n"
+                "  redis.call('DEL', ARGV[9] .. 'sess:' .. live[i])\n"
+                "  redis.call('ZREM', KEYS[2], live[i])\n"
+                "  revoked = revoked + 1\n"
+                "end\n"
+                "local score = tonumber(ARGV[11])\n"
+                "local top = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
+                "if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end\n"
+                "redis.call('HSET', KEYS[1], 'user_id', ARGV[1], 'role', ARGV[2],\n"
+                "  'created_at', ARGV[3], 'last_used_at', ARGV[3], 'user_agent', ARGV[4],\n"
+                "  'ip', ARGV[5], 'cur', ARGV[6], 'prev', '', 'prev_until', '0')\n"
+                "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
+                "redis.call('ZADD', KEYS[2], string.format('%.0f', score), ARGV[8])\n"
+                "if redis.call('TTL', KEYS[2]) < tonumber(ARGV[7]) then\n"
+                "  redis.call('EXPIRE', KEYS[2], ARGV[7])\n"
+                "end\n"
+                "return {'ok', revoked}\n";
 
 /* KEYS: bl:{jti}, sess:{sid}, user:{uid} (the users cache); ARGV: now, user_id.
  * {1, cached user JSON or nil, stored role} when the token may be used, {0} otherwise.
@@ -99,15 +98,15 @@ static const char lua_create[] =
  * last_used_at is written at most once a minute, and the grace pair is dropped once its
  * window has passed. */
 static const char lua_check[] =
-	"if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"
-	"local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until', 'role')\n"
-	"if not v[1] or v[1] ~= ARGV[2] then return {0} end\n"
-	"local now = tonumber(ARGV[1])\n"
-	"if now - (tonumber(v[2]) or 0) >= 60 then\n"
-	"  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
-	"  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
-	"end\n"
-	"return {1, redis.call('GET', KEYS[3]), v[4] or 'user'}\n";
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end\n"
+    "local v = redis.call('HMGET', KEYS[2], 'user_id', 'last_used_at', 'prev_until', 'role')\n"
+    "if not v[1] or v[1] ~= ARGV[2] then return {0} end\n"
+    "local now = tonumber(ARGV[1])\n"
+    "if now - (tonumber(v[2]) or 0) >= 60 then\n"
+    "  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])\n"
+    "  if now > (tonumber(v[3]) or 0) then redis.call('HDEL', KEYS[2], 'grace') end\n"
+    "end\n"
+    "return {1, redis.call('GET', KEYS[3]), v[4] or 'user'}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
  * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid.
@@ -115,67 +114,63 @@ static const char lua_check[] =
  * the user's role in the last ROLE_SETTLE_SECONDS to something other than ARGV[8] (the
  * caller read PostgreSQL before the change), nothing is spent: {'role', newer role} asks
  * for the pair to be signed again with it. */
-static const char lua_rotate[] =
-	LUA_UNLINK
-	"local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
-	"if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
-	"local now = tonumber(ARGV[3])\n"
-	"if v[1] == ARGV[1] then\n"
-	"  local newer = redis.call('GET', KEYS[3])\n"
-	"  if newer and newer ~= ARGV[8] then return {'role', newer} end\n"
-	"  local pu = 0\n"
-	"  if tonumber(ARGV[4]) > 0 then pu = now + tonumber(ARGV[4]) end\n"
-	"  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
-	"    'prev_until', tostring(pu), 'grace', ARGV[5],\n"
-	"    'role', ARGV[8], 'last_used_at', ARGV[3])\n"
-	"  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
-	"  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
-	"    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-	"  end\n"
-	"  return {'rotated'}\n"
-	"end\n"
-	"if v[2] and v[2] ~= '' and v[2] == ARGV[1] and v[4]\n"
-	"   and now <= (tonumber(v[3]) or 0) then\n"
-	"  return {'grace', v[4]}\n"
-	"end\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"unlink(KEYS[2], ARGV[7])\n"
-	"return {'reused'}\n";
+static const char lua_rotate[] = LUA_UNLINK
+    "local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
+    "if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
+    "local now = tonumber(ARGV[3])\n"
+    "if v[1] == ARGV[1] then\n"
+    "  local newer = redis.call('GET', KEYS[3])\n"
+    "  if newer and newer ~= ARGV[8] then return {'role', newer} end\n"
+    "  local pu = 0\n"
+    "  if tonumber(ARGV[4]) > 0 then pu = now + tonumber(ARGV[4]) end\n"
+    "  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
+    "    'prev_until', tostring(pu), 'grace', ARGV[5],\n"
+    "    'role', ARGV[8], 'last_used_at', ARGV[3])\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+    "  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
+    "    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "  end\n"
+    "  return {'rotated'}\n"
+    "end\n"
+    "if v[2] and v[2] ~= '' and v[2] == ARGV[1] and v[4]\n"
+    "   and now <= (tonumber(v[3]) or 0) then\n"
+    "  return {'grace', v[4]}\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "unlink(KEYS[2], ARGV[7])\n"
+    "return {'reused'}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}[, bl:{jti}]; ARGV: user_id, sid, block ttl.
  * The blocklist entry is written even when the session is already gone: the token's
  * owner asked for it to die. */
-static const char lua_revoke[] =
-	LUA_UNLINK
-	"if #KEYS >= 3 and tonumber(ARGV[3]) > 0 then\n"
-	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])\n"
-	"end\n"
-	"local u = redis.call('HGET', KEYS[1], 'user_id')\n"
-	"if u ~= ARGV[1] then return 0 end\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"unlink(KEYS[2], ARGV[2])\n"
-	"return 1\n";
+static const char lua_revoke[] = LUA_UNLINK "if #KEYS >= 3 and tonumber(ARGV[3]) > 0 then\n"
+                                            "  redis.call('SET', KEYS[3], '1', 'EX', ARGV[3])\n"
+                                            "end\n"
+                                            "local u = redis.call('HGET', KEYS[1], 'user_id')\n"
+                                            "if u ~= ARGV[1] then return 0 end\n"
+                                            "redis.call('DEL', KEYS[1])\n"
+                                            "unlink(KEYS[2], ARGV[2])\n"
+                                            "return 1\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. Session keys are derived from the set
  * members inside the script (single Redis, not Cluster). Either set type; the set holds at
  * most MEDRIN_SESSIONS_MAX members (lua_create), so this is O(cap). */
-static const char lua_revoke_all[] =
-	"local s\n"
-	"if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
-	"  s = redis.call('SMEMBERS', KEYS[1])\n"
-	"else\n"
-	"  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
-	"end\n"
-	"local n = 0\n"
-	"for _, sid in ipairs(s) do\n"
-	"  local k = ARGV[1] .. 'sess:' .. sid\n"
-	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
-	"    redis.call('DEL', k)\n"
-	"    n = n + 1\n"
-	"  end\n"
-	"end\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"return n\n";
+static const char lua_revoke_all[] = "local s\n"
+                                     "if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
+                                     "  s = redis.call('SMEMBERS', KEYS[1])\n"
+                                     "else\n"
+                                     "  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+                                     "end\n"
+                                     "local n = 0\n"
+                                     "for _, sid in ipairs(s) do\n"
+                                     "  local k = ARGV[1] .. 'sess:' .. sid\n"
+                                     "  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+                                     "    redis.call('DEL', k)\n"
+                                     "    n = n + 1\n"
+                                     "  end\n"
+                                     "end\n"
+                                     "redis.call('DEL', KEYS[1])\n"
+                                     "return n\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id, limit, cursor score ('' on the first
  * page), cursor sid. One page, newest first, keyset on (score, sid) in the set's own order
@@ -184,69 +179,67 @@ static const char lua_revoke_all[] =
  * {more (0/1), then sid, score, created_at, last_used_at, user_agent, ip per session}.
  * Stale members met on the way are dropped. At most the whole set is read: O(cap). */
 static const char lua_list[] =
-	LUA_ZSET_OF
-	"local function before(a, b)\n"
-	"  for i = 1, math.min(#a, #b) do\n"
-	"    local x, y = string.byte(a, i), string.byte(b, i)\n"
-	"    if x ~= y then return x < y end\n"
-	"  end\n"
-	"  return #a < #b\n"
-	"end\n"
-	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
-	"local limit = tonumber(ARGV[3])\n"
-	"local max, cs = '+inf', nil\n"
-	"if ARGV[4] ~= '' then max = ARGV[4]; cs = tonumber(ARGV[4]) end\n"
-	"local out, stale, found, more = {0}, {}, 0, 0\n"
-	"local off, batch = 0, limit + 1\n"
-	"while more == 0 do\n"
-	"  local r = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'WITHSCORES',\n"
-	"    'LIMIT', off, batch)\n"
-	"  for i = 1, #r, 2 do\n"
-	"    local sid, sc = r[i], r[i + 1]\n"
-	"    if not cs or tonumber(sc) ~= cs or before(sid, ARGV[5]) then\n"
-	"      local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
-	"        'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
-	"      if v[1] == ARGV[2] then\n"
-	"        if found == limit then more = 1; break end\n"
-	"        found = found + 1\n"
-	"        table.insert(out, sid)\n"
-	"        table.insert(out, sc)\n"
-	"        for j = 2, 5 do table.insert(out, v[j] or '') end\n"
-	"      else\n"
-	"        table.insert(stale, sid)\n"
-	"      end\n"
-	"    end\n"
-	"  end\n"
-	"  if #r < 2 * batch then break end\n"
-	"  off = off + batch\n"
-	"end\n"
-	"for _, sid in ipairs(stale) do redis.call('ZREM', KEYS[1], sid) end\n"
-	"out[1] = more\n"
-	"return out\n";
+    LUA_ZSET_OF "local function before(a, b)\n"
+                "  for i = 1, math.min(#a, #b) do\n"
+                "    local x, y = string.byte(a, i), string.byte(b, i)\n"
+                "    if x ~= y then return x < y end\n"
+                "  end\n"
+                "  return #a < #b\n"
+                "end\n"
+                "zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
+                "local limit = tonumber(ARGV[3])\n"
+                "local max, cs = '+inf', nil\n"
+                "if ARGV[4] ~= '' then max = ARGV[4]; cs = tonumber(ARGV[4]) end\n"
+                "local out, stale, found, more = {0}, {}, 0, 0\n"
+                "local off, batch = 0, limit + 1\n"
+                "while more == 0 do\n"
+                "  local r = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'WITHSCORES',\n"
+                "    'LIMIT', off, batch)\n"
+                "  for i = 1, #r, 2 do\n"
+                "    local sid, sc = r[i], r[i + 1]\n"
+                "    if not cs or tonumber(sc) ~= cs or before(sid, ARGV[5]) then\n"
+                "      local v = redis.call('HMGET', ARGV[1] .. 'sess:' .. sid,\n"
+                "        'user_id', 'created_at', 'last_used_at', 'user_agent', 'ip')\n"
+                "      if v[1] == ARGV[2] then\n"
+                "        if found == limit then more = 1; break end\n"
+                "        found = found + 1\n"
+                "        table.insert(out, sid)\n"
+                "        table.insert(out, sc)\n"
+                "        for j = 2, 5 do table.insert(out, v[j] or '') end\n"
+                "      else\n"
+                "        table.insert(stale, sid)\n"
+                "      end\n"
+                "    end\n"
+                "  end\n"
+                "  if #r < 2 * batch then break end\n"
+                "  off = off + batch\n"
+                "end\n"
+                "for _, sid in ipairs(stale) do redis.call('ZREM', KEYS[1], sid) end\n"
+                "out[1] = more\n"
+                "return out\n";
 
 /* KEYS: user_sess:{uid}, role_set:{uid}; ARGV: key prefix, user_id, role, settle seconds.
  * Sets the role of every live session of the user (stale members dropped) and leaves a
  * short-lived marker, so a sign-in or refresh that read the old role from PostgreSQL
  * just before the change signs with the new one (see lua_rotate). Returns the count. */
 static const char lua_set_role[] =
-	LUA_ZSET_OF
-	"zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
-	"local n = 0\n"
-	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
-	"  local k = ARGV[1] .. 'sess:' .. sid\n"
-	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
-	"    redis.call('HSET', k, 'role', ARGV[3])\n"
-	"    n = n + 1\n"
-	"  else\n"
-	"    redis.call('ZREM', KEYS[1], sid)\n"
-	"  end\n"
-	"end\n"
-	"redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
-	"return n\n";
+    LUA_ZSET_OF "zset_of(KEYS[1], ARGV[1], ARGV[2])\n"
+                "local n = 0\n"
+                "for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do\n"
+                "  local k = ARGV[1] .. 'sess:' .. sid\n"
+                "  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+                "    redis.call('HSET', k, 'role', ARGV[3])\n"
+                "    n = n + 1\n"
+                "  else\n"
+                "    redis.call('ZREM', KEYS[1], sid)\n"
+                "  end\n"
+                "end\n"
+                "redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])\n"
+                "return n\n";
 
 /* Script ids for this process's one Redis handle (worker lifetime). */
 static int s_create = -1, s_check = -1, s_rotate = -1, s_revoke = -1, s_revoke_all = -1,
-	s_list = -1, s_set_role = -1;
+           s_list = -1, s_set_role = -1;
 
 int sessions_init(struct rds *r)
 {
@@ -329,8 +322,8 @@ out:
 }
 
 int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
-                    struct arena *a, const char *user_id, const char *role,
-                    const char *user_agent, const char *ip, struct session_tokens *out)
+                    struct arena *a, const char *user_id, const char *role, const char *user_agent,
+                    const char *ip, struct session_tokens *out)
 {
 	const char *sid = random_id(a);
 	const char *rjti = NULL;
@@ -610,7 +603,7 @@ static int64_t to_i64(const redisReply *e)
 
 /* The cursor is "<score>_<sid>" of the last session of the previous page: the score in
  * decimal (no sign, no leading zero), the sid 32 lowercase hex digits. Opaque to clients. */
-#define CURSOR_SCORE_MAX ((1LL << 53) - 1)   /* scores are exact doubles */
+#define CURSOR_SCORE_MAX ((1LL << 53) - 1) /* scores are exact doubles */
 
 static int cursor_parse(struct arena *a, const char *c, const char **score, const char **sid)
 {

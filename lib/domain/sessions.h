@@ -35,20 +35,20 @@ struct session_tokens {
 	const char *access;
 	const char *refresh;
 	const char *sid;
-	int64_t expires_in;     /* access-token lifetime in seconds */
+	int64_t expires_in; /* access-token lifetime in seconds */
 };
 
 enum session_rotation {
-	SESSION_ROTATED,        /* the presented token was current: new pair issued */
-	SESSION_GRACE,          /* a retry within the grace window: the same new pair again */
-	SESSION_REUSED,         /* an already-used token: the session was deleted */
-	SESSION_GONE            /* no such session (expired, logged out, revoked) */
+	SESSION_ROTATED, /* the presented token was current: new pair issued */
+	SESSION_GRACE,   /* a retry within the grace window: the same new pair again */
+	SESSION_REUSED,  /* an already-used token: the session was deleted */
+	SESSION_GONE     /* no such session (expired, logged out, revoked) */
 };
 
 /* One live session as listed by sessions_list. Arena strings. */
 struct session_info {
 	const char *id;
-	int64_t created_at, last_used_at;   /* unix seconds */
+	int64_t created_at, last_used_at; /* unix seconds */
 	const char *user_agent;
 	const char *ip;
 };
@@ -64,9 +64,8 @@ int sessions_init(struct rds *r) MUSTCHECK;
  * role set by sessions_set_role in the last 60 s wins over it). ERR_UNAVAILABLE when
  * Redis is down, ERR_INTERNAL when signing fails. */
 int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
-                    struct arena *a, const char *user_id, const char *role,
-                    const char *user_agent, const char *ip,
-                    struct session_tokens *out) MUSTCHECK;
+                    struct arena *a, const char *user_id, const char *role, const char *user_agent,
+                    const char *ip, struct session_tokens *out) MUSTCHECK;
 
 /* sessions_check is the per-request check of an access token that already verified:
  * ERR_OK when its jti is not blocklisted and session sid of user_id exists (and
@@ -108,8 +107,7 @@ int sessions_revoke(struct rds *r, struct arena *a, const char *user_id, const c
 
 /* sessions_revoke_all deletes every session of user_id; *count (may be NULL) gets how
  * many. O(cap): the user's set never holds more than MEDRIN_SESSIONS_MAX. ERR_UNAVAILABLE. */
-int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id,
-                        int *count) MUSTCHECK;
+int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int *count) MUSTCHECK;
 
 /* Largest page sessions_list serves. */
 #define SESSIONS_LIST_MAX 100

@@ -136,7 +136,8 @@ static int kind_ok(const char *k)
 	if (k == NULL || *k == '\0')
 		return 0;
 	for (; *k; k++)
-		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' || *k == '-'))
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_' ||
+		      *k == '-'))
 			return 0;
 	return 1;
 }
@@ -186,8 +187,8 @@ int tasks_claim(struct db *db, struct arena *a, const struct task_policy *kinds,
 	long n;
 	int rc;
 
-	rc = policy_arrays(a, kinds, kinds != NULL ? nkinds : 0, &params[0], &params[1],
-	                   &params[2]);
+	rc =
+	    policy_arrays(a, kinds, kinds != NULL ? nkinds : 0, &params[0], &params[1], &params[2]);
 	if (rc) {
 		log_error("tasks_claim: invalid kind table");
 		goto out;

@@ -3,9 +3,9 @@
  * A request enqueues inside its own transaction (or alone: one INSERT is atomic) before it
  * answers, so accepted work is never lost. medrin-worker claims with FOR UPDATE SKIP
  * LOCKED, holds a lease (locked_until, per kind, renewed by the worker while the task runs)
- * so another worker takes over a task whose worker died, retries with exponential back-off (1 s, 2 s, 4 s … capped at 5 min) up to
- * max_attempts, and stores the result or the last error. Enqueue sends NOTIFY medrin_tasks
- * so idle workers wake at once.
+ * so another worker takes over a task whose worker died, retries with exponential back-off (1 s, 2
+ * s, 4 s … capped at 5 min) up to max_attempts, and stores the result or the last error. Enqueue
+ * sends NOTIFY medrin_tasks so idle workers wake at once.
  */
 #ifndef MEDRIN_TASKS_H
 #define MEDRIN_TASKS_H
@@ -21,12 +21,13 @@ struct record;
 #define TASKS_CHANNEL "medrin_tasks"
 
 struct task {
-	const char *id;        /* uuid */
-	const char *kind;      /* "mail", later "reminder", "compile", "rating" */
-	const char *payload_json; /* the payload as JSON text (arena); the kind's runner parses it */
-	int attempts;          /* including this one; with id, identifies this claim */
+	const char *id;   /* uuid */
+	const char *kind; /* "mail", later "reminder", "compile", "rating" */
+	const char
+	    *payload_json; /* the payload as JSON text (arena); the kind's runner parses it */
+	int attempts;      /* including this one; with id, identifies this claim */
 	int max_attempts;
-	int lease_seconds;     /* the lease this claim took (the kind's, or the default) */
+	int lease_seconds; /* the lease this claim took (the kind's, or the default) */
 };
 
 /* What the claimant knows about a kind (medrin-worker's kind table): how long a claim

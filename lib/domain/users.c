@@ -13,25 +13,23 @@
 /* Times are rendered by PostgreSQL as RFC 3339 UTC so no parsing is needed here. Email
  * lookups say lower(email) so they use the unique index on lower(email) (the table CHECKs
  * that email is stored lower-cased, and callers pass normalised addresses). */
-#define USER_COLS \
+#define USER_COLS                                                                     \
 	"id::text, email, password_hash, first_name, last_name, role, account_type, " \
-	"email_verified, login_otp, " \
-	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
+	"email_verified, login_otp, "                                                 \
+	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "  \
 	"to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const struct db_stmt users_stmts[] = {
-	{ "users_by_email",
-	  "SELECT " USER_COLS " FROM users WHERE lower(email) = $1::text", 1 },
-	{ "users_by_id",
-	  "SELECT " USER_COLS " FROM users WHERE id = $1::uuid", 1 },
-	{ "users_exists_email",
-	  "SELECT 1 FROM users WHERE lower(email) = $1::text", 1 },
-	{ "users_insert",
-	  "INSERT INTO users (email, password_hash, first_name, last_name, account_type, "
-	  "email_verified) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, true) "
-	  "RETURNING " USER_COLS, 5 },
-	{ "users_set_password",
-	  "UPDATE users SET password_hash = $2::text, updated_at = now() WHERE id = $1::uuid", 2 },
+    {"users_by_email", "SELECT " USER_COLS " FROM users WHERE lower(email) = $1::text", 1},
+    {"users_by_id", "SELECT " USER_COLS " FROM users WHERE id = $1::uuid", 1},
+    {"users_exists_email", "SELECT 1 FROM users WHERE lower(email) = $1::text", 1},
+    {"users_insert",
+     "INSERT INTO users (email, password_hash, first_name, last_name, account_type, "
+     "email_verified) VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, true) "
+     "RETURNING " USER_COLS,
+     5},
+    {"users_set_password",
+     "UPDATE users SET password_hash = $2::text, updated_at = now() WHERE id = $1::uuid", 2},
 };
 
 int users_register(struct db *db)
@@ -71,7 +69,7 @@ static int one_user(struct db *db, struct arena *a, const char *stmt, const char
                     struct user *out)
 {
 	PGresult *res = NULL;
-	const char *params[1] = { key };
+	const char *params[1] = {key};
 	int rc = db_exec(db, a, stmt, 1, params, &res);
 
 	if (rc != ERR_OK)
@@ -100,7 +98,7 @@ int users_by_id(struct db *db, struct arena *a, const char *id, struct user *out
 int users_exists_email(struct db *db, struct arena *a, const char *email, int *exists)
 {
 	PGresult *res = NULL;
-	const char *params[1] = { email };
+	const char *params[1] = {email};
 	int rc = db_exec(db, a, "users_exists_email", 1, params, &res);
 
 	*exists = 0;
@@ -115,10 +113,11 @@ int users_insert(struct db *db, struct arena *a, const struct users_new *nu, str
 {
 	PGresult *res = NULL;
 	const char *params[5] = {
-		nu->email, nu->password_hash,
-		nu->first_name != NULL ? nu->first_name : "",
-		nu->last_name != NULL ? nu->last_name : "",
-		nu->account_type != NULL ? nu->account_type : "none",
+	    nu->email,
+	    nu->password_hash,
+	    nu->first_name != NULL ? nu->first_name : "",
+	    nu->last_name != NULL ? nu->last_name : "",
+	    nu->account_type != NULL ? nu->account_type : "none",
 	};
 	int rc = db_exec(db, a, "users_insert", 5, params, &res);
 
@@ -158,8 +157,8 @@ int users_cache_put(struct rds *r, struct arena *a, const struct user *u)
 	if (rc != ERR_OK)
 		return ERR_INTERNAL;
 
-	const char *argv[5] = { "SET", users_cache_key(r, a, u->id), record_encode(a, &rec), "EX",
-	                        ttl };
+	const char *argv[5] = {"SET", users_cache_key(r, a, u->id), record_encode(a, &rec), "EX",
+	                       ttl};
 
 	snprintf(ttl, sizeof ttl, "%d", USERS_CACHE_TTL);
 	return rds_cmd(r, a, NULL, 5, argv, NULL);
@@ -168,9 +167,9 @@ int users_cache_put(struct rds *r, struct arena *a, const struct user *u)
 int users_cache_decode(struct arena *a, const char *text, struct user *out)
 {
 	struct record rec;
-	static const char *const need[] = { "id", "email", "first_name", "last_name", "role",
-		                            "account_type", "email_verified", "login_otp",
-		                            "created_at", "updated_at" };
+	static const char *const need[] = {
+	    "id",           "email",          "first_name", "last_name",  "role",
+	    "account_type", "email_verified", "login_otp",  "created_at", "updated_at"};
 
 	memset(out, 0, sizeof *out);
 	if (text == NULL || record_decode(a, text, strlen(text), &rec) != ERR_OK)
@@ -193,7 +192,7 @@ int users_cache_decode(struct arena *a, const char *text, struct user *out)
 
 void users_cache_drop(struct rds *r, struct arena *a, const char *user_id)
 {
-	const char *argv[2] = { "DEL", users_cache_key(r, a, user_id) };
+	const char *argv[2] = {"DEL", users_cache_key(r, a, user_id)};
 
 	if (rds_cmd(r, a, NULL, 2, argv, NULL) != ERR_OK)
 		log_warn("users: cache entry of a changed user not dropped (expires in %d s)",
@@ -204,7 +203,7 @@ int users_set_password(struct db *db, struct arena *a, const char *user_id,
                        const char *password_hash)
 {
 	PGresult *res = NULL;
-	const char *params[2] = { user_id, password_hash };
+	const char *params[2] = {user_id, password_hash};
 	int rc;
 
 	if (user_id == NULL || !util_uuid_valid(user_id))
@@ -229,7 +228,7 @@ int users_pending_put(struct rds *r, struct arena *a, const char *kind, const ch
                       const char *value, int ttl)
 {
 	const char *ttl_s = arena_printf(a, "%d", ttl > 0 ? ttl : 1);
-	const char *argv[5] = { "SET", pending_key(r, a, kind, email), value, "EX", ttl_s };
+	const char *argv[5] = {"SET", pending_key(r, a, kind, email), value, "EX", ttl_s};
 
 	return rds_cmd(r, a, NULL, 5, argv, NULL);
 }
@@ -238,7 +237,7 @@ int users_pending_get(struct rds *r, struct arena *a, const char *kind, const ch
                       char **value)
 {
 	redisReply *rep = NULL;
-	const char *argv[2] = { "GET", pending_key(r, a, kind, email) };
+	const char *argv[2] = {"GET", pending_key(r, a, kind, email)};
 	int rc = rds_cmd(r, a, &rep, 2, argv, NULL);
 
 	*value = NULL;
@@ -257,8 +256,8 @@ int users_pending_touch(struct rds *r, struct arena *a, const char *kind, const 
                         int ttl)
 {
 	redisReply *rep = NULL;
-	const char *argv[3] = { "EXPIRE", pending_key(r, a, kind, email),
-	                        arena_printf(a, "%d", ttl > 0 ? ttl : 1) };
+	const char *argv[3] = {"EXPIRE", pending_key(r, a, kind, email),
+	                       arena_printf(a, "%d", ttl > 0 ? ttl : 1)};
 	int rc = rds_cmd(r, a, &rep, 3, argv, NULL);
 
 	if (rc != ERR_OK)
@@ -271,7 +270,7 @@ out:
 
 int users_pending_del(struct rds *r, struct arena *a, const char *kind, const char *email)
 {
-	const char *argv[2] = { "DEL", pending_key(r, a, kind, email) };
+	const char *argv[2] = {"DEL", pending_key(r, a, kind, email)};
 
 	return rds_cmd(r, a, NULL, 2, argv, NULL);
 }

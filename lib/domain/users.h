@@ -23,8 +23,8 @@ struct user {
 	const char *password_hash;
 	const char *first_name;
 	const char *last_name;
-	const char *role;          /* user | staff | admin */
-	const char *account_type;  /* jobseeker | employer | none */
+	const char *role;         /* user | staff | admin */
+	const char *account_type; /* jobseeker | employer | none */
 	int email_verified;
 	int login_otp;
 	const char *created_at;
@@ -33,11 +33,11 @@ struct user {
 
 /* What a new account is made of (users_insert). */
 struct users_new {
-	const char *email;          /* normalised */
-	const char *password_hash;  /* PHC string */
-	const char *first_name;     /* "" when not given */
+	const char *email;         /* normalised */
+	const char *password_hash; /* PHC string */
+	const char *first_name;    /* "" when not given */
 	const char *last_name;
-	const char *account_type;   /* jobseeker | employer | none */
+	const char *account_type; /* jobseeker | employer | none */
 };
 
 /* users_register adds this module's prepared statements (users_by_email, users_by_id,

@@ -72,7 +72,8 @@ void http_resp_header(struct http_resp *resp, struct arena *a, const char *name,
 	}
 	if (resp->nheaders >= HTTP_MAX_HEADERS) {
 		/* The name is ours (a literal in the code), not the client's. */
-		log_warn("response header dropped: more than %d headers (%s)", HTTP_MAX_HEADERS, name);
+		log_warn("response header dropped: more than %d headers (%s)", HTTP_MAX_HEADERS,
+		         name);
 		return;
 	}
 	resp->headers[resp->nheaders].name = arena_strdup(a, name);
@@ -135,9 +136,8 @@ const char *http_reason(int status)
 
 const char *http_method_name(const char *method)
 {
-	static const char *const known[] = {
-		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
-	};
+	static const char *const known[] = {"GET",   "HEAD",   "POST",   "PUT",
+	                                    "PATCH", "DELETE", "OPTIONS"};
 
 	for (size_t i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(method, known[i]) == 0)
@@ -158,24 +158,24 @@ int http_utf8_valid(const char *s, size_t n)
 			continue;
 		}
 		size_t need;
-		unsigned char lo = 0x80, hi = 0xBF;   /* bounds of the second byte */
+		unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
 
 		if (c >= 0xC2 && c <= 0xDF) {
 			need = 1;
 		} else if (c >= 0xE0 && c <= 0xEF) {
 			need = 2;
 			if (c == 0xE0)
-				lo = 0xA0;        /* overlong */
+				lo = 0xA0; /* overlong */
 			else if (c == 0xED)
-				hi = 0x9F;        /* UTF-16 surrogates */
+				hi = 0x9F; /* UTF-16 surrogates */
 		} else if (c >= 0xF0 && c <= 0xF4) {
 			need = 3;
 			if (c == 0xF0)
-				lo = 0x90;        /* overlong */
+				lo = 0x90; /* overlong */
 			else if (c == 0xF4)
-				hi = 0x8F;        /* above U+10FFFF */
+				hi = 0x8F; /* above U+10FFFF */
 		} else {
-			return 0;             /* continuation byte, C0/C1, F5..FF */
+			return 0; /* continuation byte, C0/C1, F5..FF */
 		}
 		if ((size_t)(end - p) <= need)
 			return 0;

@@ -12,30 +12,33 @@
 struct arena;
 
 #define HTTP_MAX_HEADERS 16
-#define HTTP_RESP_LIMIT (4u << 20)  /* largest response body we build */
+#define HTTP_RESP_LIMIT (4u << 20) /* largest response body we build */
 
 struct http_req {
 	struct arena *arena;
-	const char *method;        /* REQUEST_METHOD */
-	const char *path;          /* path without query (from DOCUMENT_URI / REQUEST_URI) */
-	const char *query;         /* QUERY_STRING, "" when none */
-	const char *content_type;  /* CONTENT_TYPE or NULL */
-	const char *remote_addr;   /* REMOTE_ADDR */
-	const char *request_id;    /* HTTP_X_REQUEST_ID from nginx ($request_id) or generated */
-	long content_length;       /* CONTENT_LENGTH, -1 when absent */
-	const char *body;          /* NUL-terminated copy, body_len bytes; NULL when none */
+	const char *method;       /* REQUEST_METHOD */
+	const char *path;         /* path without query (from DOCUMENT_URI / REQUEST_URI) */
+	const char *query;        /* QUERY_STRING, "" when none */
+	const char *content_type; /* CONTENT_TYPE or NULL */
+	const char *remote_addr;  /* REMOTE_ADDR */
+	const char *request_id;   /* HTTP_X_REQUEST_ID from nginx ($request_id) or generated */
+	long content_length;      /* CONTENT_LENGTH, -1 when absent */
+	const char *body;         /* NUL-terminated copy, body_len bytes; NULL when none */
 	size_t body_len;
-	int body_truncated;        /* the transport refused a body over its hard cap */
+	int body_truncated; /* the transport refused a body over its hard cap */
 	/* header lookup by CGI name ("HTTP_AUTHORIZATION"); the transport supplies it */
 	const char *(*getparam)(void *ctx, const char *name);
 	void *getparam_ctx;
 };
 
-struct http_header { const char *name; const char *value; };
+struct http_header {
+	const char *name;
+	const char *value;
+};
 
 struct http_resp {
 	int status;
-	const char *content_type;  /* NULL: no body */
+	const char *content_type; /* NULL: no body */
 	struct buf body;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int nheaders;
@@ -55,9 +58,9 @@ const char *http_header(const struct http_req *r, const char *name);
  * (arena memory), no headers. */
 void http_resp_init(struct http_resp *resp, struct arena *a);
 /* Adds a response header (copied into the arena); one already set with the same name
- * (case-insensitive) is replaced, so Retry-After or Allow never appear twice. Past HTTP_MAX_HEADERS it is dropped
- * and logged, never overflows; a name or value containing CR, LF (header injection) is
- * dropped and logged too. */
+ * (case-insensitive) is replaced, so Retry-After or Allow never appear twice. Past HTTP_MAX_HEADERS
+ * it is dropped and logged, never overflows; a name or value containing CR, LF (header injection)
+ * is dropped and logged too. */
 void http_resp_header(struct http_resp *resp, struct arena *a, const char *name, const char *value);
 /* The reason phrase for a status ("Unprocessable Content"), "Unknown" otherwise. */
 const char *http_reason(int status);

@@ -24,10 +24,10 @@ struct scan {
 	const char *p;
 	const char *end;
 	const char *why;
-	size_t members;     /* object members seen, to detect duplicate keys afterwards */
+	size_t members; /* object members seen, to detect duplicate keys afterwards */
 };
 
-#define NUMBER_MAX 64   /* longest number token accepted, in bytes */
+#define NUMBER_MAX 64 /* longest number token accepted, in bytes */
 
 static int fail(struct scan *s, const char *why)
 {
@@ -142,7 +142,7 @@ static int scan_number(struct scan *s)
 			s->p++;
 	}
 	if (s->p < s->end && isdigit((unsigned char)*s->p))
-		return fail(s, "invalid number");   /* "01" */
+		return fail(s, "invalid number"); /* "01" */
 	size_t len = (size_t)(s->p - start);
 	char tmp[NUMBER_MAX + 1];
 
@@ -248,14 +248,10 @@ static int scan_value(struct scan *s, int depth)
 		if (depth + 1 > JSON_MAX_DEPTH)
 			return fail(s, "nesting too deep");
 		return scan_array(s, depth + 1);
-	case '"':
-		return scan_string(s);
-	case 't':
-		return scan_literal(s, "true");
-	case 'f':
-		return scan_literal(s, "false");
-	case 'n':
-		return scan_literal(s, "null");
+	case '"': return scan_string(s);
+	case 't': return scan_literal(s, "true");
+	case 'f': return scan_literal(s, "false");
+	case 'n': return scan_literal(s, "null");
 	default:
 		if (*s->p == '-' || isdigit((unsigned char)*s->p))
 			return scan_number(s);
@@ -269,7 +265,8 @@ static size_t tree_members(json_object *o)
 	size_t n = 0;
 
 	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, key, val) {
+		json_object_object_foreach(o, key, val)
+		{
 			(void)key;
 			n += 1 + tree_members(val);
 		}
@@ -287,10 +284,9 @@ static void json_release(void *p)
 	json_object_put(p);
 }
 
-int json_parse(struct arena *a, const char *text, size_t len, json_object **out,
-               const char **why)
+int json_parse(struct arena *a, const char *text, size_t len, json_object **out, const char **why)
 {
-	struct scan s = { .p = text, .end = text + len, .why = NULL, .members = 0 };
+	struct scan s = {.p = text, .end = text + len, .why = NULL, .members = 0};
 	struct json_tokener *tok = NULL;
 	json_object *o = NULL;
 	int rc = ERR_INVALID;
@@ -331,7 +327,7 @@ int json_parse(struct arena *a, const char *text, size_t len, json_object **out,
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, text, (int)len);
 	if (o == NULL && json_tokener_get_error(tok) == json_tokener_continue)
-		o = json_tokener_parse_ex(tok, "", 1);   /* a bare number ends at end of input */
+		o = json_tokener_parse_ex(tok, "", 1); /* a bare number ends at end of input */
 	if (o == NULL && json_tokener_get_error(tok) != json_tokener_success) {
 		/* The recogniser accepted it, so this is a disagreement, not the client's text. */
 		*why = "invalid JSON";
@@ -344,7 +340,7 @@ int json_parse(struct arena *a, const char *text, size_t len, json_object **out,
 		goto out;
 	}
 	arena_defer(a, json_release, o);
-	*out = o;   /* NULL for the text "null" */
+	*out = o; /* NULL for the text "null" */
 	rc = ERR_OK;
 out:
 	if (tok != NULL)
@@ -393,7 +389,7 @@ static int is_space(char c)
 
 static int valid_date(const char *s)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return 0;
@@ -450,8 +446,9 @@ static void check_string(struct vctx *v, const struct json_field *f, json_object
 	char *copy = arena_strndup(v->a, s, len);
 
 	if (f->min > 0 && (long long)len < f->min) {
-		add(v, f->name, f->min == 1 ? "must not be empty"
-		                            : arena_printf(v->a, "must be at least %lld bytes long", f->min));
+		add(v, f->name,
+		    f->min == 1 ? "must not be empty"
+		                : arena_printf(v->a, "must be at least %lld bytes long", f->min));
 		return;
 	}
 	if (f->max > 0 && (long long)len > f->max) {
@@ -491,8 +488,7 @@ static void check_string(struct vctx *v, const struct json_field *f, json_object
 		}
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	if (f->out != NULL)
 		*(const char **)f->out = copy;
@@ -505,9 +501,7 @@ static void check_field(struct vctx *v, const struct json_field *f, json_object 
 	case JT_EMAIL:
 	case JT_DATE:
 	case JT_UUID:
-	case JT_ENUM:
-		check_string(v, f, val);
-		return;
+	case JT_ENUM: check_string(v, f, val); return;
 	case JT_INT: {
 		if (!json_object_is_type(val, json_type_int)) {
 			add(v, f->name, "must be an integer");
@@ -516,7 +510,8 @@ static void check_field(struct vctx *v, const struct json_field *f, json_object 
 		int64_t n = json_object_get_int64(val);
 
 		if ((f->min != 0 || f->max != 0) && (n < f->min || n > f->max)) {
-			add(v, f->name, arena_printf(v->a, "must be between %lld and %lld", f->min, f->max));
+			add(v, f->name,
+			    arena_printf(v->a, "must be between %lld and %lld", f->min, f->max));
 			return;
 		}
 		if (f->out != NULL)
@@ -547,9 +542,11 @@ static void check_field(struct vctx *v, const struct json_field *f, json_object 
 		long long len = (long long)json_object_array_length(val);
 
 		if (len < f->min || (f->max > 0 && len > f->max)) {
-			add(v, f->name, f->max > 0
-			    ? arena_printf(v->a, "must have between %lld and %lld items", f->min, f->max)
-			    : arena_printf(v->a, "must have at least %lld items", f->min));
+			add(v, f->name,
+			    f->max > 0
+			        ? arena_printf(v->a, "must have between %lld and %lld items",
+			                       f->min, f->max)
+			        : arena_printf(v->a, "must have at least %lld items", f->min));
 			return;
 		}
 		if (f->out != NULL)
@@ -563,7 +560,7 @@ static void check_field(struct vctx *v, const struct json_field *f, json_object 
 int json_validate(struct arena *a, json_object *obj, const struct json_field *fields,
                   size_t nfields, const char *prefix, struct json_errors *errs)
 {
-	struct vctx v = { .a = a, .prefix = prefix != NULL ? prefix : "", .errs = errs, .added = 0 };
+	struct vctx v = {.a = a, .prefix = prefix != NULL ? prefix : "", .errs = errs, .added = 0};
 
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_errors_add(errs, a, "", v.prefix, "must be a JSON object");
@@ -583,12 +580,14 @@ int json_validate(struct arena *a, json_object *obj, const struct json_field *fi
 		}
 		if (val == NULL) {
 			if (!(f->flags & JF_NULLABLE))
-				add(&v, f->name, (f->flags & JF_REQUIRED) ? "is required" : "must not be null");
+				add(&v, f->name,
+				    (f->flags & JF_REQUIRED) ? "is required" : "must not be null");
 			continue;
 		}
 		check_field(&v, f, val);
 	}
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		int known = 0;
 
 		(void)val;
@@ -608,7 +607,7 @@ int json_to_buf(json_object *obj, struct buf *b)
 {
 	size_t len = 0;
 	const char *s = json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
 	if (s == NULL)
 		return ERR_INTERNAL;

@@ -25,37 +25,40 @@ int json_parse(struct arena *a, const char *text, size_t len, json_object **out,
                const char **why) MUSTCHECK;
 
 enum json_type_want {
-	JT_STRING,   /* out: const char ** (arena copy) */
-	JT_INT,      /* out: int64_t * ; min/max inclusive */
-	JT_BOOL,     /* out: int * */
-	JT_OBJECT,   /* out: json_object ** (borrowed from the parsed tree) */
-	JT_ARRAY,    /* out: json_object ** */
-	JT_EMAIL,    /* string, trimmed + lower-cased, must look like an address */
-	JT_DATE,     /* string YYYY-MM-DD, a real calendar date */
-	JT_UUID,     /* string, 8-4-4-4-12 hex */
-	JT_ENUM      /* string that must equal one of `choices` (NULL-terminated) */
+	JT_STRING, /* out: const char ** (arena copy) */
+	JT_INT,    /* out: int64_t * ; min/max inclusive */
+	JT_BOOL,   /* out: int * */
+	JT_OBJECT, /* out: json_object ** (borrowed from the parsed tree) */
+	JT_ARRAY,  /* out: json_object ** */
+	JT_EMAIL,  /* string, trimmed + lower-cased, must look like an address */
+	JT_DATE,   /* string YYYY-MM-DD, a real calendar date */
+	JT_UUID,   /* string, 8-4-4-4-12 hex */
+	JT_ENUM    /* string that must equal one of `choices` (NULL-terminated) */
 };
 
 enum json_field_flags {
 	JF_REQUIRED = 1 << 0,
-	JF_NULLABLE = 1 << 1,   /* null is accepted and leaves *out untouched; *present set */
-	JF_NOTRIM = 1 << 2      /* keep surrounding white space (passwords) */
+	JF_NULLABLE = 1 << 1, /* null is accepted and leaves *out untouched; *present set */
+	JF_NOTRIM = 1 << 2    /* keep surrounding white space (passwords) */
 };
 
 struct json_field {
 	const char *name;
 	enum json_type_want type;
 	unsigned flags;
-	long long min, max;      /* strings: length in bytes (max 0: no limit); ints: range */
+	long long min, max; /* strings: length in bytes (max 0: no limit); ints: range */
 	void *out;
-	int *present;            /* optional: set to 1 when the field was in the object */
+	int *present;               /* optional: set to 1 when the field was in the object */
 	const char *const *choices; /* JT_ENUM */
 };
 
 struct json_errors {
 	size_t n;
-	int unknown;             /* at least one unknown field was seen */
-	struct { const char *field; const char *message; } e[JSON_MAX_ERRORS];
+	int unknown; /* at least one unknown field was seen */
+	struct {
+		const char *field;
+		const char *message;
+	} e[JSON_MAX_ERRORS];
 };
 
 /* json_validate checks obj (must be an object; if not, one error at `prefix`) against

@@ -9,7 +9,7 @@
 
 static int is_standard_member(const char *key)
 {
-	static const char *const std[] = { "type", "title", "status", "code", "detail", "errors" };
+	static const char *const std[] = {"type", "title", "status", "code", "detail", "errors"};
 
 	for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++)
 		if (strcmp(key, std[i]) == 0)
@@ -41,11 +41,13 @@ static int render(struct buf *b, int status, const char *code, const char *detai
 			if (rc == ERR_OK)
 				rc = buf_puts(b, "{\"field\":");
 			if (rc == ERR_OK)
-				rc = buf_json_string(b, errors[i].field != NULL ? errors[i].field : "");
+				rc = buf_json_string(b, errors[i].field != NULL ? errors[i].field
+				                                                : "");
 			if (rc == ERR_OK)
 				rc = buf_puts(b, ",\"message\":");
 			if (rc == ERR_OK)
-				rc = buf_json_string(b, errors[i].message != NULL ? errors[i].message : "");
+				rc = buf_json_string(
+				    b, errors[i].message != NULL ? errors[i].message : "");
 			if (rc == ERR_OK)
 				rc = buf_putc(b, '}');
 		}
@@ -53,7 +55,8 @@ static int render(struct buf *b, int status, const char *code, const char *detai
 			rc = buf_putc(b, ']');
 	}
 	if (rc == ERR_OK && ext != NULL && json_object_is_type(ext, json_type_object)) {
-		json_object_object_foreach(ext, key, val) {
+		json_object_object_foreach(ext, key, val)
+		{
 			if (is_standard_member(key))
 				continue;
 			rc = buf_putc(b, ',');
@@ -62,8 +65,9 @@ static int render(struct buf *b, int status, const char *code, const char *detai
 			if (rc == ERR_OK)
 				rc = buf_putc(b, ':');
 			if (rc == ERR_OK)
-				rc = buf_puts(b, json_object_to_json_string_ext(val,
-				              JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+				rc = buf_puts(b, json_object_to_json_string_ext(
+				                     val, JSON_C_TO_STRING_PLAIN |
+				                              JSON_C_TO_STRING_NOSLASHESCAPE));
 			if (rc != ERR_OK)
 				break;
 		}

@@ -13,7 +13,10 @@
 struct http_resp;
 struct arena;
 
-struct problem_error { const char *field; const char *message; };
+struct problem_error {
+	const char *field;
+	const char *message;
+};
 
 /* problem_render fills resp (status, content type, body; headers already set are kept).
  * Members appear in the order above; "detail" is left out when detail is NULL and

@@ -13,9 +13,8 @@
 #include "http/http.h"
 
 /* Methods the router knows, in the order Allow lists them. */
-static const char *const known_methods[] = {
-	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
-};
+static const char *const known_methods[] = {"GET",   "HEAD",   "POST",   "PUT",
+                                            "PATCH", "DELETE", "OPTIONS"};
 #define NKNOWN (sizeof(known_methods) / sizeof(known_methods[0]))
 #define M_GET 0
 #define M_HEAD 1
@@ -172,13 +171,12 @@ static void build_allow(char *out, size_t size, unsigned methods)
 }
 
 enum router_result router_match_filter(const void *table, size_t n, size_t stride,
-                                       const char *method, const char *path,
-                                       struct arena *a, struct router_match *m,
-                                       router_skip_fn *skip, void *ctx)
+                                       const char *method, const char *path, struct arena *a,
+                                       struct router_match *m, router_skip_fn *skip, void *ctx)
 {
 	uint64_t best = UINT64_MAX;
 	int found = 0;
-	unsigned methods = 0;     /* bits of known_methods for the best resource */
+	unsigned methods = 0; /* bits of known_methods for the best resource */
 	size_t exact = SIZE_MAX, get = SIZE_MAX;
 
 	memset(m, 0, sizeof(*m));
@@ -230,9 +228,8 @@ enum router_result router_match_filter(const void *table, size_t n, size_t strid
 	return ROUTER_MATCH;
 }
 
-enum router_result router_match(const void *table, size_t n, size_t stride,
-                                const char *method, const char *path,
-                                struct arena *a, struct router_match *m)
+enum router_result router_match(const void *table, size_t n, size_t stride, const char *method,
+                                const char *path, struct arena *a, struct router_match *m)
 {
 	return router_match_filter(table, n, stride, method, path, a, m, NULL, NULL);
 }

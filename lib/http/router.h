@@ -26,12 +26,12 @@ struct arena;
 enum router_result { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
 
 struct router_entry {
-	const char *method;   /* "GET", "POST", ... */
+	const char *method; /* "GET", "POST", ... */
 	const char *pattern;
 };
 
 struct router_match {
-	size_t index;                          /* index of the matched entry */
+	size_t index; /* index of the matched entry */
 	size_t nparams;
 	const char *names[ROUTER_MAX_PARAMS];  /* parameter names (arena copies, no braces) */
 	const char *values[ROUTER_MAX_PARAMS]; /* arena copies, NUL-terminated, percent-decoded */
@@ -43,9 +43,8 @@ struct router_match {
  * GET routes (an explicit HEAD entry wins). Returns ROUTER_MATCH (m->index, params set),
  * ROUTER_METHOD_NOT_ALLOWED (m->allow set; HEAD listed whenever GET is) or
  * ROUTER_NOT_FOUND. m is fully (re)initialised. */
-enum router_result router_match(const void *table, size_t n, size_t stride,
-                                const char *method, const char *path,
-                                struct arena *a, struct router_match *m);
+enum router_result router_match(const void *table, size_t n, size_t stride, const char *method,
+                                const char *path, struct arena *a, struct router_match *m);
 
 /* router_skip_fn: return non-zero to treat an entry as absent (e.g. test-only routes
  * when they are off). Gets the entry (the start of the table element) and ctx. */
@@ -54,9 +53,8 @@ typedef int router_skip_fn(const void *entry, void *ctx);
 /* router_match_filter is router_match with entries for which skip() is non-zero left
  * out entirely: they neither match nor appear in Allow. skip may be NULL. */
 enum router_result router_match_filter(const void *table, size_t n, size_t stride,
-                                       const char *method, const char *path,
-                                       struct arena *a, struct router_match *m,
-                                       router_skip_fn *skip, void *ctx);
+                                       const char *method, const char *path, struct arena *a,
+                                       struct router_match *m, router_skip_fn *skip, void *ctx);
 
 /* router_param returns the value of a named parameter of the match, or NULL. */
 const char *router_param(const struct router_match *m, const char *name);

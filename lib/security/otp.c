@@ -134,12 +134,9 @@ int otp_module_parse(const char *name, enum otp_module *out)
 const char *otp_module_name(enum otp_module m)
 {
 	switch (m) {
-	case OTP_MODULE_REGISTER:
-		return "register";
-	case OTP_MODULE_LOGIN:
-		return "login";
-	case OTP_MODULE_FORGETPASSWORD:
-		return "forgetpassword";
+	case OTP_MODULE_REGISTER: return "register";
+	case OTP_MODULE_LOGIN: return "login";
+	case OTP_MODULE_FORGETPASSWORD: return "forgetpassword";
 	}
 	return "register";
 }
@@ -340,7 +337,7 @@ int otp_discard(struct rds *r, struct arena *a, enum otp_module m, const char *e
 	struct keys k;
 
 	make_keys(r, a, m, email, &k);
-	const char *argv[2] = { "DEL", k.otp };
+	const char *argv[2] = {"DEL", k.otp};
 
 	return rds_cmd(r, a, NULL, 2, argv, NULL);
 }

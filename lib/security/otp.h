@@ -24,8 +24,8 @@ struct config;
 enum otp_module { OTP_MODULE_REGISTER, OTP_MODULE_LOGIN, OTP_MODULE_FORGETPASSWORD };
 
 struct otp_result {
-	int attempts_remaining;  /* requests (issue) or wrong codes (verify) left */
-	int64_t retry_after;     /* seconds, when ERR_LIMITED */
+	int attempts_remaining; /* requests (issue) or wrong codes (verify) left */
+	int64_t retry_after;    /* seconds, when ERR_LIMITED */
 };
 
 /* otp_module_parse maps "register" / "login" / "forgetpassword"; ERR_INVALID otherwise. */
@@ -41,8 +41,8 @@ int otp_code_valid(const char *code);
 
 /* otp_hash returns lower-case hex HMAC-SHA256(SECRET_KEY, "module|email|code") in the
  * arena (64 chars): the only form in which a code is stored. */
-char *otp_hash(const struct config *cfg, struct arena *a, enum otp_module m,
-               const char *email, const char *code);
+char *otp_hash(const struct config *cfg, struct arena *a, enum otp_module m, const char *email,
+               const char *code);
 
 /* otp_init registers the Lua scripts with the Redis handle (services.c, once).
  * ERR_INVALID when the handle refuses one. */
@@ -77,7 +77,6 @@ int otp_discard(struct rds *r, struct arena *a, enum otp_module m, const char *e
  * ERR_UNAVAILABLE: Redis down. With consume=0 a correct code is not spent (used by
  * reset-password's own check-then-spend flow: call again with consume=1). */
 int otp_verify(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
-               const char *email, const char *code, int consume,
-               struct otp_result *res) MUSTCHECK;
+               const char *email, const char *code, int consume, struct otp_result *res) MUSTCHECK;
 
 #endif

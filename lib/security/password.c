@@ -63,8 +63,8 @@ static int dummy_ready;
 static int is_white_space(unsigned long cp)
 {
 	return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 ||
-	       cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 ||
-	       cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+	       cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 ||
+	       cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
 const char *password_policy(const char *pw)

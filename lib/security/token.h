@@ -21,10 +21,10 @@ enum token_type { TOKEN_ACCESS, TOKEN_REFRESH };
 
 struct token_claims {
 	enum token_type typ;
-	const char *sub;    /* user id */
+	const char *sub; /* user id */
 	const char *jti;
 	const char *sid;
-	const char *role;   /* access tokens only */
+	const char *role; /* access tokens only */
 	int64_t iat, exp;
 };
 

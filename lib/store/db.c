@@ -32,7 +32,7 @@ struct db {
 	char *conninfo;
 	int statement_timeout_ms;
 	int connect_timeout_s;
-	int io_timeout_ms;      /* bound on one round trip; 0: none */
+	int io_timeout_ms; /* bound on one round trip; 0: none */
 	PGconn *conn;
 	struct stmt_table *tables;
 	size_t ntables;
@@ -102,19 +102,21 @@ int db_register(struct db *db, const struct db_stmt *stmts, size_t n)
 	 * the log line names the culprit, instead of answering 500 forever. */
 	for (size_t i = 0; i < n; i++) {
 		if (stmts[i].name == NULL || stmts[i].name[0] == '\0' || stmts[i].sql == NULL) {
-			log_error("db: statement %zu of a table has no name or no SQL; table refused",
-			          i);
+			log_error(
+			    "db: statement %zu of a table has no name or no SQL; table refused", i);
 			return ERR_INVALID;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(stmts[j].name, stmts[i].name) == 0) {
 				log_error("db: statement \"%s\" appears twice in one table; table "
-				          "refused", stmts[i].name);
+				          "refused",
+				          stmts[i].name);
 				return ERR_INVALID;
 			}
 		if (stmt_registered(db, stmts[i].name)) {
 			log_error("db: statement \"%s\" is already registered by another table; "
-			          "table refused", stmts[i].name);
+			          "table refused",
+			          stmts[i].name);
 			return ERR_INVALID;
 		}
 	}
@@ -208,7 +210,8 @@ static int wait_sock(PGconn *conn, int64_t deadline, int want_write)
 				return 0;
 			wait = left > 3600000 ? 3600000 : (int)left;
 		}
-		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
+		struct pollfd p = {.fd = fd,
+		                   .events = (short)(POLLIN | (want_write ? POLLOUT : 0))};
 		int n = poll(&p, 1, wait);
 
 		if (n > 0)
@@ -240,12 +243,8 @@ static enum rt_outcome roundtrip(struct db *db, enum run_mode mode, const char *
 	case RUN_PARAMS:
 		ok = PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 		break;
-	case RUN_PREPARE:
-		ok = PQsendPrepare(conn, what, sql, nparams, NULL);
-		break;
-	default:
-		ok = PQsendQuery(conn, sql);
-		break;
+	case RUN_PREPARE: ok = PQsendPrepare(conn, what, sql, nparams, NULL); break;
+	default: ok = PQsendQuery(conn, sql); break;
 	}
 	if (!ok)
 		return RT_BROKEN;
@@ -303,8 +302,8 @@ static enum rt_outcome roundtrip(struct db *db, enum run_mode mode, const char *
  * unreachable, and the answer, should it come, can not be matched to anything. */
 static int timed_out(struct db *db, const char *label)
 {
-	log_warn("db: %s: no answer from PostgreSQL within %d ms; dropping the connection",
-	         label, db->io_timeout_ms);
+	log_warn("db: %s: no answer from PostgreSQL within %d ms; dropping the connection", label,
+	         db->io_timeout_ms);
 	drop(db);
 	set_error(db, "08006", "timed out waiting for the server");
 	return ERR_UNAVAILABLE;
@@ -320,8 +319,9 @@ static int prepare_pending(struct db *db)
 
 		for (size_t i = 0; i < t->n; i++) {
 			PGresult *r;
-			enum rt_outcome o = roundtrip(db, RUN_PREPARE, t->stmts[i].name,
-			                              t->stmts[i].sql, t->stmts[i].nparams, NULL, &r);
+			enum rt_outcome o =
+			    roundtrip(db, RUN_PREPARE, t->stmts[i].name, t->stmts[i].sql,
+			              t->stmts[i].nparams, NULL, &r);
 
 			if (o == RT_TIMEOUT)
 				return timed_out(db, t->stmts[i].name);
@@ -356,11 +356,17 @@ static int db_connect(struct db *db)
 	 * connect_timeout wins over the string's. Keepalives and tcp_user_timeout find a
 	 * dead peer on an idle or a sending TCP connection (libpq ignores them on a unix
 	 * socket); the per-round-trip deadline in roundtrip() is what bounds every call. */
-	const char *keys[] = {"application_name", "keepalives", "keepalives_idle",
-	                      "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-	                      "dbname", "connect_timeout", NULL};
-	const char *vals[] = {"medrin", "1", "30", "10", "3", user_timeout,
-	                      db->conninfo, timeout, NULL};
+	const char *keys[] = {"application_name",
+	                      "keepalives",
+	                      "keepalives_idle",
+	                      "keepalives_interval",
+	                      "keepalives_count",
+	                      "tcp_user_timeout",
+	                      "dbname",
+	                      "connect_timeout",
+	                      NULL};
+	const char *vals[] = {"medrin",     "1",          "30",    "10", "3",
+	                      user_timeout, db->conninfo, timeout, NULL};
 
 	snprintf(timeout, sizeof(timeout), "%d", db->connect_timeout_s);
 	snprintf(user_timeout, sizeof(user_timeout), "%d",
@@ -388,9 +394,9 @@ static int db_connect(struct db *db)
 	snprintf(ms, sizeof(ms), "%d", db->statement_timeout_ms);
 	const char *params[1] = {ms};
 	PGresult *r;
-	enum rt_outcome o = roundtrip(db, RUN_PARAMS, NULL,
-	                              "SELECT set_config('statement_timeout', $1, false)", 1,
-	                              params, &r);
+	enum rt_outcome o =
+	    roundtrip(db, RUN_PARAMS, NULL, "SELECT set_config('statement_timeout', $1, false)", 1,
+	              params, &r);
 
 	if (o == RT_TIMEOUT)
 		return timed_out(db, "set statement_timeout");
@@ -571,7 +577,8 @@ void db_rollback(struct db *db)
 
 		if (o == RT_TIMEOUT) {
 			log_warn("db: rollback: no answer from PostgreSQL within %d ms; dropping "
-			         "the connection", db->io_timeout_ms);
+			         "the connection",
+			         db->io_timeout_ms);
 			drop(db);
 			return;
 		}

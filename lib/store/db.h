@@ -10,8 +10,8 @@
  * (stopped, partitioned) costs ERR_UNAVAILABLE, the connection is dropped (the next call
  * reconnects) and the call is not retried (the statement may have run). Connecting is
  * bounded by connect_timeout. TCP keepalives and tcp_user_timeout are set unless the
- * URL sets them. SQLSTATE 23505 maps to ERR_CONFLICT here, nowhere else. Logs name the statement, never
- * its parameters.
+ * URL sets them. SQLSTATE 23505 maps to ERR_CONFLICT here, nowhere else. Logs name the statement,
+ * never its parameters.
  */
 #ifndef MEDRIN_DB_H
 #define MEDRIN_DB_H
@@ -23,8 +23,8 @@
 struct arena;
 
 struct db_stmt {
-	const char *name;   /* "users_by_email" */
-	const char *sql;    /* one statement, parameters cast: "WHERE id = $1::uuid" */
+	const char *name; /* "users_by_email" */
+	const char *sql;  /* one statement, parameters cast: "WHERE id = $1::uuid" */
 	int nparams;
 };
 
@@ -62,8 +62,8 @@ int db_exec_raw(struct db *db, struct arena *a, const char *sql, PGresult **res)
 /* db_exec_params runs one parameterised SQL text that is not prepared (PQexecParams):
  * for statements that can not be prepared at connect time, e.g. on a table a migration
  * is about to create. label names it in logs. Result and errors as db_exec. */
-int db_exec_params(struct db *db, struct arena *a, const char *label, const char *sql,
-                   int nparams, const char *const *params, PGresult **res) MUSTCHECK;
+int db_exec_params(struct db *db, struct arena *a, const char *label, const char *sql, int nparams,
+                   const char *const *params, PGresult **res) MUSTCHECK;
 
 int db_begin(struct db *db) MUSTCHECK;
 int db_commit(struct db *db) MUSTCHECK;

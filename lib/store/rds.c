@@ -224,7 +224,8 @@ int rds_script(struct rds *r, const char *lua)
 			/* Two modules sharing one id would each think the script is theirs; a
 			 * copy-paste slip is caught here, at start, not in production. */
 			log_error("redis: rds_script: this script text is already registered "
-			          "(id %d); refused", i);
+			          "(id %d); refused",
+			          i);
 			return ERR_INVALID;
 		}
 	struct script *s = realloc(r->scripts, (size_t)(r->nscripts + 1) * sizeof(*s));

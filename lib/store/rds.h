@@ -30,7 +30,8 @@ void rds_free(struct rds *r);
 int rds_script(struct rds *r, const char *lua) MUSTCHECK;
 
 /* rds_key returns prefix + formatted key, in the arena. */
-char *rds_key(struct rds *r, struct arena *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *rds_key(struct rds *r, struct arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* rds_cmd runs one command given as argv (binary-safe; lens may be NULL for C strings).
  * Keys must already be prefixed (rds_key). A Redis error reply returns ERR_INTERNAL
@@ -39,14 +40,14 @@ char *rds_key(struct rds *r, struct arena *a, const char *fmt, ...) __attribute_
  * server is reopened and the command sent once more). On ERR_OK *out (if not NULL) is
  * the reply, owned by the arena (freeReplyObject on reset), or by the caller when a is
  * NULL; on failure *out is NULL. */
-int rds_cmd(struct rds *r, struct arena *a, redisReply **out, int argc,
-            const char **argv, const size_t *lens) MUSTCHECK;
+int rds_cmd(struct rds *r, struct arena *a, redisReply **out, int argc, const char **argv,
+            const size_t *lens) MUSTCHECK;
 
 /* rds_eval runs a registered script (EVALSHA) with keys (already prefixed) and
  * arguments; on NOSCRIPT (script cache flushed) it loads the script again and retries
  * once. Reply and errors as rds_cmd. */
-int rds_eval(struct rds *r, struct arena *a, int script, redisReply **out,
-             int nkeys, const char **keys, int nargs, const char **args) MUSTCHECK;
+int rds_eval(struct rds *r, struct arena *a, int script, redisReply **out, int nkeys,
+             const char **keys, int nargs, const char **args) MUSTCHECK;
 
 /* rds_ping: PING, connecting if needed. */
 int rds_ping(struct rds *r) MUSTCHECK;

@@ -334,7 +334,8 @@ START_TEST(test_dump_masks)
 	buf_init(&out, NULL, 1 << 16);
 	ck_assert_int_eq(config_dump(&cfg, &out), ERR_OK);
 	d = buf_str(&out);
-	ck_assert_ptr_nonnull(strstr(d, "DATABASE_URL=host=db dbname=medrin password=**** user=app\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(d, "DATABASE_URL=host=db dbname=medrin password=**** user=app\n"));
 	ck_assert_ptr_null(strstr(d, "pw77"));
 	ck_assert_ptr_null(strstr(d, "ace"));
 	char workers[32];

@@ -67,7 +67,7 @@ static int h_limited(struct api_req *r)
 static int h_limited_precise(struct api_req *r)
 {
 	calls++;
-	r->ctx.why.retry_after = 42;   /* what a domain call leaves for api_outcome */
+	r->ctx.why.retry_after = 42; /* what a domain call leaves for api_outcome */
 	return api_outcome(r, ERR_LIMITED);
 }
 
@@ -104,22 +104,22 @@ static int h_no_content(struct api_req *r)
 }
 
 static const struct route table[] = {
-	{ { "GET", "/t/ok" }, h_ok, 0, 0, "t_ok" },
-	{ { "DELETE", "/t/ok" }, h_ok, 0, 0, "t_ok_delete" },
-	{ { "POST", "/t/json" }, h_echo, ROUTE_JSON, 32, "t_json" },
-	{ { "GET", "/t/items/{id}" }, h_param, 0, 0, "t_item" },
-	{ { "GET", "/t/test" }, h_ok, ROUTE_TEST, 0, "t_test" },
-	{ { "GET", "/t/auth" }, h_ok, ROUTE_AUTH, 0, "t_auth" },
-	{ { "POST", "/t/admin" }, h_ok, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_JSON, 0, "t_admin" },
-	{ { "GET", "/t/bare" }, h_bare_conflict, 0, 0, "t_bare" },
-	{ { "GET", "/t/down" }, h_unavailable, 0, 0, "t_down" },
-	{ { "GET", "/t/broken" }, h_broken, 0, 0, "t_broken" },
-	{ { "DELETE", "/t/gone" }, h_no_content, 0, 0, "t_gone" },
-	{ { "GET", "/t/limited" }, h_limited, 0, 0, "t_limited" },
-	{ { "GET", "/t/limited42" }, h_limited_precise, 0, 0, "t_limited42" },
-	{ { "GET", "/t/otp" }, h_otp_invalid, 0, 0, "t_otp" },
-	{ { "GET", "/t/busy" }, h_busy, 0, 0, "t_busy" },
-	{ { "GET", "/t/taken" }, h_field_conflict, 0, 0, "t_taken" },
+    {{"GET", "/t/ok"}, h_ok, 0, 0, "t_ok"},
+    {{"DELETE", "/t/ok"}, h_ok, 0, 0, "t_ok_delete"},
+    {{"POST", "/t/json"}, h_echo, ROUTE_JSON, 32, "t_json"},
+    {{"GET", "/t/items/{id}"}, h_param, 0, 0, "t_item"},
+    {{"GET", "/t/test"}, h_ok, ROUTE_TEST, 0, "t_test"},
+    {{"GET", "/t/auth"}, h_ok, ROUTE_AUTH, 0, "t_auth"},
+    {{"POST", "/t/admin"}, h_ok, ROUTE_AUTH | ROUTE_ADMIN | ROUTE_JSON, 0, "t_admin"},
+    {{"GET", "/t/bare"}, h_bare_conflict, 0, 0, "t_bare"},
+    {{"GET", "/t/down"}, h_unavailable, 0, 0, "t_down"},
+    {{"GET", "/t/broken"}, h_broken, 0, 0, "t_broken"},
+    {{"DELETE", "/t/gone"}, h_no_content, 0, 0, "t_gone"},
+    {{"GET", "/t/limited"}, h_limited, 0, 0, "t_limited"},
+    {{"GET", "/t/limited42"}, h_limited_precise, 0, 0, "t_limited42"},
+    {{"GET", "/t/otp"}, h_otp_invalid, 0, 0, "t_otp"},
+    {{"GET", "/t/busy"}, h_busy, 0, 0, "t_busy"},
+    {{"GET", "/t/taken"}, h_field_conflict, 0, 0, "t_taken"},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -132,7 +132,7 @@ static void setup(void)
 	a = arena_new(0);
 	calls = 0;
 	parsed = NULL;
-	log_init("check_medrin", "error");   /* keep access lines out of the test output */
+	log_init("check_medrin", "error"); /* keep access lines out of the test output */
 }
 
 static void teardown(void)
@@ -205,8 +205,11 @@ END_TEST
 
 START_TEST(test_params_and_query)
 {
-	struct http_req req = { .arena = a, .method = "GET", .path = "/t/items/a%20b",
-	                        .query = "x=1&q=hello+world%21", .content_length = -1 };
+	struct http_req req = {.arena = a,
+	                       .method = "GET",
+	                       .path = "/t/items/a%20b",
+	                       .query = "x=1&q=hello+world%21",
+	                       .content_length = -1};
 
 	dispatch(NULL, table, N, a, &req, &resp);
 	ck_assert_int_eq(resp.status, 201);
@@ -243,9 +246,15 @@ START_TEST(test_too_large_first)
 
 	/* Each signal on its own: the transport's truncation flag, the body length, the
 	 * declared Content-Length. */
-	struct http_req req = { .arena = a, .method = "POST", .path = "/t/json", .query = "",
-	                        .content_type = "application/json", .content_length = -1,
-	                        .body = "{}", .body_len = 2, .body_truncated = 1 };
+	struct http_req req = {.arena = a,
+	                       .method = "POST",
+	                       .path = "/t/json",
+	                       .query = "",
+	                       .content_type = "application/json",
+	                       .content_length = -1,
+	                       .body = "{}",
+	                       .body_len = 2,
+	                       .body_truncated = 1};
 
 	dispatch(NULL, table, N, a, &req, &resp);
 	ck_assert_int_eq(resp.status, 413);
@@ -259,7 +268,7 @@ START_TEST(test_too_large_first)
 	req.content_length = 33;
 	dispatch(NULL, table, N, a, &req, &resp);
 	ck_assert_int_eq(resp.status, 413);
-	req.content_length = 32;   /* at the limit is fine */
+	req.content_length = 32; /* at the limit is fine */
 	dispatch(NULL, table, N, a, &req, &resp);
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_int_eq(calls, 1);
@@ -268,8 +277,8 @@ END_TEST
 
 START_TEST(test_unsupported_media_type)
 {
-	static const char *const bad[] = { "text/plain", "application/jsonx", "application/x-www-form-urlencoded",
-	                                   "json", "" };
+	static const char *const bad[] = {"text/plain", "application/jsonx",
+	                                  "application/x-www-form-urlencoded", "json", ""};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_object_put(parsed);
@@ -287,8 +296,9 @@ END_TEST
 
 START_TEST(test_json_content_types_accepted)
 {
-	static const char *const good[] = { "application/json", "application/json; charset=utf-8",
-	                                    "Application/JSON;charset=UTF-8", "application/json ; x=y" };
+	static const char *const good[] = {"application/json", "application/json; charset=utf-8",
+	                                   "Application/JSON;charset=UTF-8",
+	                                   "application/json ; x=y"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		run("POST", "/t/json", good[i], "{\"a\":1}");
@@ -349,7 +359,7 @@ START_TEST(test_test_route_gate)
 	assert_problem(404, "not_found");
 	json_object_put(parsed);
 	parsed = NULL;
-	run_app(&app, "POST", "/t/test", NULL, NULL);   /* absent: 404, not 405 */
+	run_app(&app, "POST", "/t/test", NULL, NULL); /* absent: 404, not 405 */
 	assert_problem(404, "not_found");
 	ck_assert_ptr_null(header("Allow"));
 	ck_assert_int_eq(calls, 0);
@@ -435,8 +445,9 @@ START_TEST(test_outcome_mapping)
 	run("GET", "/t/taken", NULL, NULL);
 	assert_problem(409, "email_taken");
 	ck_assert(json_object_object_get_ex(parsed, "errors", &v));
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(
-	                     json_object_array_get_idx(v, 0), "field")), "email");
+	ck_assert_str_eq(json_object_get_string(
+	                     json_object_object_get(json_object_array_get_idx(v, 0), "field")),
+	                 "email");
 }
 END_TEST
 
@@ -459,7 +470,7 @@ END_TEST
 START_TEST(test_api_invalid_codes)
 {
 	struct api_req r;
-	struct json_errors e = { 0 };
+	struct json_errors e = {0};
 
 	memset(&r, 0, sizeof(r));
 	r.arena = a;

@@ -193,10 +193,10 @@ static int redis_skipped(void)
 	return 1;
 }
 
-#define SKIP_WITHOUT_REDIS()                                                                       \
-	do {                                                                                       \
-		if (redis_skipped())                                                               \
-			return;                                                                    \
+#define SKIP_WITHOUT_REDIS()         \
+	do {                         \
+		if (redis_skipped()) \
+			return;      \
 	} while (0)
 
 START_TEST(test_redis_request_limit)

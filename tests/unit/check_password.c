@@ -128,11 +128,13 @@ static const struct {
     /* Unicode white space only (no-break, ideographic, em spaces) */
     {"\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0", 0},
     {"\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80"
-     "\xe3\x80\x80\xe3\x80\x80", 0},
+     "\xe3\x80\x80\xe3\x80\x80",
+     0},
     {" \xe2\x80\x83\t\xc2\xa0\xe2\x80\xaf  \xe3\x80\x80", 0},
     {"\xc2\xa0\xc2\xa0\xc2\xa0x\xc2\xa0\xc2\xa0\xc2\xa0\xc2\xa0", 1}, /* one visible */
     {"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"
-     "\xe2\x82\xac\xe2\x82\xac", 1}, /* 8 euro signs (3 bytes each) */
+     "\xe2\x82\xac\xe2\x82\xac",
+     1}, /* 8 euro signs (3 bytes each) */
     {"\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91\xf0\x9f\x94\x91", 0}, /* 4 chars */
 };
 
@@ -312,8 +314,8 @@ START_TEST(test_limiter_reopen_failure_is_reported)
 	int lim = password_limiter_open(&cfg);
 
 	ck_assert_int_ge(lim, 0);
-	ck_assert_int_eq(password_limiter_check(lim), ERR_OK);   /* ours already */
-	ck_assert_int_eq(password_limiter_check(-1), ERR_OK);    /* no limiter: nothing to do */
+	ck_assert_int_eq(password_limiter_check(lim), ERR_OK); /* ours already */
+	ck_assert_int_eq(password_limiter_check(-1), ERR_OK);  /* no limiter: nothing to do */
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);

@@ -37,28 +37,30 @@ END_TEST
 START_TEST(test_errors_member)
 {
 	const struct problem_error e[] = {
-		{ "email", "must be a valid email address" },
-		{ "sections[1].title", "is required" },
+	    {"email", "must be a valid email address"},
+	    {"sections[1].title", "is required"},
 	};
 
 	problem_render(&resp, a, 422, "validation_failed", "Some fields are invalid.", e, 2);
-	ck_assert_str_eq(buf_str(&resp.body),
-	                 "{\"type\":\"about:blank\",\"title\":\"Unprocessable Content\",\"status\":422,"
-	                 "\"code\":\"validation_failed\",\"detail\":\"Some fields are invalid.\","
-	                 "\"errors\":[{\"field\":\"email\",\"message\":\"must be a valid email address\"},"
-	                 "{\"field\":\"sections[1].title\",\"message\":\"is required\"}]}");
+	ck_assert_str_eq(
+	    buf_str(&resp.body),
+	    "{\"type\":\"about:blank\",\"title\":\"Unprocessable Content\",\"status\":422,"
+	    "\"code\":\"validation_failed\",\"detail\":\"Some fields are invalid.\","
+	    "\"errors\":[{\"field\":\"email\",\"message\":\"must be a valid email address\"},"
+	    "{\"field\":\"sections[1].title\",\"message\":\"is required\"}]}");
 }
 END_TEST
 
 START_TEST(test_escaping)
 {
-	const struct problem_error e[] = { { "we\"ird\\key", "line\nbreak\x01" } };
+	const struct problem_error e[] = {{"we\"ird\\key", "line\nbreak\x01"}};
 
 	problem_render(&resp, a, 400, "bad\"code", "say \"hi\"\t\\ </script>", e, 1);
-	ck_assert_str_eq(buf_str(&resp.body),
-	                 "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
-	                 "\"code\":\"bad\\\"code\",\"detail\":\"say \\\"hi\\\"\\t\\\\ </script>\","
-	                 "\"errors\":[{\"field\":\"we\\\"ird\\\\key\",\"message\":\"line\\nbreak\\u0001\"}]}");
+	ck_assert_str_eq(
+	    buf_str(&resp.body),
+	    "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"
+	    "\"code\":\"bad\\\"code\",\"detail\":\"say \\\"hi\\\"\\t\\\\ </script>\","
+	    "\"errors\":[{\"field\":\"we\\\"ird\\\\key\",\"message\":\"line\\nbreak\\u0001\"}]}");
 }
 END_TEST
 
@@ -82,14 +84,15 @@ START_TEST(test_extension_members)
 	json_object_object_add(checks, "postgres", json_object_new_string("ok"));
 	json_object_object_add(checks, "redis", json_object_new_string("down"));
 	json_object_object_add(ext, "checks", checks);
-	json_object_object_add(ext, "status", json_object_new_int(200));   /* standard: skipped */
+	json_object_object_add(ext, "status", json_object_new_int(200)); /* standard: skipped */
 	json_object_object_add(ext, "url", json_object_new_string("a/b"));
 	problem_render_ext(&resp, a, 503, "not_ready", "redis is not answering", NULL, 0, ext);
 	json_object_put(ext);
-	ck_assert_str_eq(buf_str(&resp.body),
-	                 "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"
-	                 "\"code\":\"not_ready\",\"detail\":\"redis is not answering\","
-	                 "\"checks\":{\"postgres\":\"ok\",\"redis\":\"down\"},\"url\":\"a/b\"}");
+	ck_assert_str_eq(
+	    buf_str(&resp.body),
+	    "{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"
+	    "\"code\":\"not_ready\",\"detail\":\"redis is not answering\","
+	    "\"checks\":{\"postgres\":\"ok\",\"redis\":\"down\"},\"url\":\"a/b\"}");
 }
 END_TEST
 
@@ -107,10 +110,10 @@ END_TEST
 static const char *fake_getparam(void *ctx, const char *name)
 {
 	static const char *const kv[][2] = {
-		{ "HTTP_AUTHORIZATION", "Bearer x" },
-		{ "HTTP_X_REQUEST_ID", "req-1" },
-		{ "CONTENT_LENGTH", "12" },
-		{ "REQUEST_METHOD", "GET" },
+	    {"HTTP_AUTHORIZATION", "Bearer x"},
+	    {"HTTP_X_REQUEST_ID", "req-1"},
+	    {"CONTENT_LENGTH", "12"},
+	    {"REQUEST_METHOD", "GET"},
 	};
 
 	(void)ctx;
@@ -122,7 +125,7 @@ static const char *fake_getparam(void *ctx, const char *name)
 
 START_TEST(test_header_names)
 {
-	struct http_req req = { .getparam = fake_getparam, .content_type = "application/json" };
+	struct http_req req = {.getparam = fake_getparam, .content_type = "application/json"};
 
 	ck_assert_str_eq(http_header(&req, "Authorization"), "Bearer x");
 	ck_assert_str_eq(http_header(&req, "authorization"), "Bearer x");
@@ -133,7 +136,7 @@ START_TEST(test_header_names)
 	ck_assert_ptr_null(http_header(&req, ""));
 	ck_assert_str_eq(http_param(&req, "REQUEST_METHOD"), "GET");
 
-	struct http_req bare = { 0 };
+	struct http_req bare = {0};
 
 	ck_assert_ptr_null(http_param(&bare, "REQUEST_METHOD"));
 	ck_assert_ptr_null(http_header(&bare, "Authorization"));

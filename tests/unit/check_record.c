@@ -47,15 +47,15 @@ START_TEST(empty_record)
 END_TEST
 
 static const char *const bad[] = {
-	"a=1",            /* no final newline */
-	"=1\n",           /* empty name */
-	"A=1\n",          /* name not [a-z0-9_] */
-	"a b=1\n",
-	"no equals\n",
-	"a=\\x\n",        /* unknown escape */
-	"a=trailing\\\n", /* escape cut by the line end */
-	"a=1\na=2\n",     /* duplicate */
-	"{\"json\":1}\n",
+    "a=1",   /* no final newline */
+    "=1\n",  /* empty name */
+    "A=1\n", /* name not [a-z0-9_] */
+    "a b=1\n",
+    "no equals\n",
+    "a=\\x\n",        /* unknown escape */
+    "a=trailing\\\n", /* escape cut by the line end */
+    "a=1\na=2\n",     /* duplicate */
+    "{\"json\":1}\n",
 };
 
 START_TEST(malformed_refused)

@@ -12,17 +12,17 @@ struct row {
 };
 
 static const struct row table[] = {
-	{ { "GET", "/api/v1/jobs" }, 0 },
-	{ { "POST", "/api/v1/jobs" }, 1 },
-	{ { "GET", "/api/v1/jobs/{id}" }, 2 },
-	{ { "PUT", "/api/v1/jobs/{id}" }, 3 },
-	{ { "DELETE", "/api/v1/jobs/{id}" }, 4 },
-	{ { "GET", "/api/v1/jobs/stats" }, 5 },   /* after {id} on purpose */
-	{ { "GET", "/api/v1/jobs/{id}/notes/{note_id}" }, 6 },
-	{ { "POST", "/api/v1/items/{id}" }, 7 },
-	{ { "HEAD", "/api/v1/ping" }, 8 },
-	{ { "GET", "/api/v1/ping" }, 9 },
-	{ { "GET", "/" }, 10 },
+    {{"GET", "/api/v1/jobs"}, 0},
+    {{"POST", "/api/v1/jobs"}, 1},
+    {{"GET", "/api/v1/jobs/{id}"}, 2},
+    {{"PUT", "/api/v1/jobs/{id}"}, 3},
+    {{"DELETE", "/api/v1/jobs/{id}"}, 4},
+    {{"GET", "/api/v1/jobs/stats"}, 5}, /* after {id} on purpose */
+    {{"GET", "/api/v1/jobs/{id}/notes/{note_id}"}, 6},
+    {{"POST", "/api/v1/items/{id}"}, 7},
+    {{"HEAD", "/api/v1/ping"}, 8},
+    {{"GET", "/api/v1/ping"}, 9},
+    {{"GET", "/"}, 10},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -157,7 +157,7 @@ START_TEST(test_percent_decoding)
 	ck_assert_int_eq(match("GET", "/api/v1/jobs/%C3%a9t%C3%A9", &m), ROUTER_MATCH);
 	ck_assert_str_eq(router_param(&m, "id"), "\xc3\xa9t\xc3\xa9");
 	ck_assert_int_eq(match("GET", "/api/v1/jobs/a+b", &m), ROUTER_MATCH);
-	ck_assert_str_eq(router_param(&m, "id"), "a+b");   /* '+' is not a space in a path */
+	ck_assert_str_eq(router_param(&m, "id"), "a+b"); /* '+' is not a space in a path */
 	ck_assert_int_eq(match("GET", "/api/v1/jobs/...", &m), ROUTER_MATCH);
 	ck_assert_str_eq(router_param(&m, "id"), "...");
 	/* An encoded literal is still a parameter value, not the literal route. */
@@ -170,15 +170,17 @@ END_TEST
 START_TEST(test_bad_segments)
 {
 	static const char *const bad[] = {
-		"/api/v1/jobs/a%2Fb", "/api/v1/jobs/a%2fb", "/api/v1/jobs/a%00b", "/api/v1/jobs/%2e",
-		"/api/v1/jobs/%2E%2e", "/api/v1/jobs/..", "/api/v1/jobs/.", "/api/v1/jobs/%zz",
-		"/api/v1/jobs/ab%4", "/api/v1/jobs/%", "/api/v1/jobs/%FF", "/api/v1/jobs/%C0%AF",
-		"/api/v1/jobs/1/notes/%2F",
+	    "/api/v1/jobs/a%2Fb",       "/api/v1/jobs/a%2fb",  "/api/v1/jobs/a%00b",
+	    "/api/v1/jobs/%2e",         "/api/v1/jobs/%2E%2e", "/api/v1/jobs/..",
+	    "/api/v1/jobs/.",           "/api/v1/jobs/%zz",    "/api/v1/jobs/ab%4",
+	    "/api/v1/jobs/%",           "/api/v1/jobs/%FF",    "/api/v1/jobs/%C0%AF",
+	    "/api/v1/jobs/1/notes/%2F",
 	};
 	struct router_match m;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_msg(match("GET", bad[i], &m) == ROUTER_NOT_FOUND, "%s should be 404", bad[i]);
+		ck_assert_msg(match("GET", bad[i], &m) == ROUTER_NOT_FOUND, "%s should be 404",
+		              bad[i]);
 		ck_assert_uint_eq(m.nparams, 0);
 	}
 }
@@ -211,13 +213,16 @@ START_TEST(test_filter)
 	struct router_match m;
 
 	/* With the literal route filtered out, the parameter route takes the path. */
-	ck_assert_int_eq(router_match_filter(table, N, sizeof(table[0]), "GET", "/api/v1/jobs/stats",
-	                                     a, &m, skip_stats, (void *)&table), ROUTER_MATCH);
+	ck_assert_int_eq(router_match_filter(table, N, sizeof(table[0]), "GET",
+	                                     "/api/v1/jobs/stats", a, &m, skip_stats,
+	                                     (void *)&table),
+	                 ROUTER_MATCH);
 	ck_assert_uint_eq(m.index, 2);
 	ck_assert_str_eq(router_param(&m, "id"), "stats");
 	/* A skipped HEAD entry leaves HEAD to the GET one. */
-	ck_assert_int_eq(router_match_filter(table, N, sizeof(table[0]), "HEAD", "/api/v1/ping",
-	                                     a, &m, skip_stats, (void *)&table), ROUTER_MATCH);
+	ck_assert_int_eq(router_match_filter(table, N, sizeof(table[0]), "HEAD", "/api/v1/ping", a,
+	                                     &m, skip_stats, (void *)&table),
+	                 ROUTER_MATCH);
 	ck_assert_uint_eq(m.index, 9);
 }
 END_TEST
@@ -225,8 +230,8 @@ END_TEST
 START_TEST(test_too_many_params_never_match)
 {
 	static const struct router_entry wide[] = {
-		{ "GET", "/{a}/{b}/{c}/{d}/{e}" },
-		{ "GET", "/{a}/{b}/{c}/{d}" },
+	    {"GET", "/{a}/{b}/{c}/{d}/{e}"},
+	    {"GET", "/{a}/{b}/{c}/{d}"},
 	};
 	struct router_match m;
 

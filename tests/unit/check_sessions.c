@@ -59,16 +59,17 @@ static struct rds *sess_open(void)
 
 /* Without MEDRIN_TEST_REDIS_URL these tests fail (a make check that ran none of them must
  * not pass), unless MEDRIN_TEST_NO_REDIS=1 opts out: then they return, saying so. */
-#define SKIP_WITHOUT_REDIS()                                                                  \
-	do {                                                                                  \
-		if (getenv("MEDRIN_TEST_REDIS_URL") == NULL) {                                \
-			const char *no_ = getenv("MEDRIN_TEST_NO_REDIS");                     \
-			ck_assert_msg(no_ != NULL && strcmp(no_, "1") == 0,                   \
-			              "MEDRIN_TEST_REDIS_URL is unset: this test needs a Redis "  \
-			              "(script/test starts one); MEDRIN_TEST_NO_REDIS=1 skips it"); \
+#define SKIP_WITHOUT_REDIS()                                                                       \
+	do {                                                                                       \
+		if (getenv("MEDRIN_TEST_REDIS_URL") == NULL) {                                     \
+			const char *no_ = getenv("MEDRIN_TEST_NO_REDIS");                          \
+			ck_assert_msg(                                                             \
+			    no_ != NULL && strcmp(no_, "1") == 0,                                  \
+			    "MEDRIN_TEST_REDIS_URL is unset: this test needs a Redis "             \
+			    "(script/test starts one); MEDRIN_TEST_NO_REDIS=1 skips it");          \
 			fprintf(stderr, "sessions redis tests skipped: MEDRIN_TEST_NO_REDIS=1\n"); \
-			return;                                                               \
-		}                                                                             \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static redisReply *cmd(struct rds *r, struct arena *a, int argc, const char **argv)
@@ -113,8 +114,9 @@ static const char *login(struct rds *r, struct arena *a, const char *uid, const 
 
 	if (t == NULL)
 		t = &tmp;
-	ck_assert_int_eq(sessions_create(r, &scfg, skeys, a, uid, role, "unit-test/1.0",
-	                                 "127.0.0.1", t), ERR_OK);
+	ck_assert_int_eq(
+	    sessions_create(r, &scfg, skeys, a, uid, role, "unit-test/1.0", "127.0.0.1", t),
+	    ERR_OK);
 	ck_assert_ptr_nonnull(t->sid);
 	ck_assert_ptr_nonnull(t->access);
 	return t->sid;
@@ -140,8 +142,8 @@ static const char *claim_role(struct arena *a, const char *access)
 }
 
 /* The ids of one list page, in order. */
-static size_t page(struct rds *r, struct arena *a, const char *uid, const char *cursor,
-                   int limit, const char **ids, size_t max, const char **next)
+static size_t page(struct rds *r, struct arena *a, const char *uid, const char *cursor, int limit,
+                   const char **ids, size_t max, const char **next)
 {
 	struct session_info *v = NULL;
 	size_t n = 0;
@@ -303,14 +305,24 @@ START_TEST(test_bad_cursor)
 	const char *next = "x";
 	const char *hex = "0123456789abcdef0123456789abcdef";
 	const char *bad[] = {
-		"", "abc", "123", "_", "123_", "_0123456789abcdef0123456789abcdef",
-		"0123_0123456789abcdef0123456789abcdef", "-1_0123456789abcdef0123456789abcdef",
-		"+1_0123456789abcdef0123456789abcdef", "1 _0123456789abcdef0123456789abcdef",
-		"12345678901234567_0123456789abcdef0123456789abcdef",
-		"9999999999999999_0123456789abcdef0123456789abcdef", /* > 2^53 */
-		"1_0123456789ABCDEF0123456789abcdef", "1_0123456789abcdef0123456789abcde",
-		"1_0123456789abcdef0123456789abcdef0", "1_0123456789abcdef_123456789abcdef",
-		"1.5_0123456789abcdef0123456789abcdef", "eyJjcmVhdGVkIjoxfQ",
+	    "",
+	    "abc",
+	    "123",
+	    "_",
+	    "123_",
+	    "_0123456789abcdef0123456789abcdef",
+	    "0123_0123456789abcdef0123456789abcdef",
+	    "-1_0123456789abcdef0123456789abcdef",
+	    "+1_0123456789abcdef0123456789abcdef",
+	    "1 _0123456789abcdef0123456789abcdef",
+	    "12345678901234567_0123456789abcdef0123456789abcdef",
+	    "9999999999999999_0123456789abcdef0123456789abcdef", /* > 2^53 */
+	    "1_0123456789ABCDEF0123456789abcdef",
+	    "1_0123456789abcdef0123456789abcde",
+	    "1_0123456789abcdef0123456789abcdef0",
+	    "1_0123456789abcdef_123456789abcdef",
+	    "1.5_0123456789abcdef0123456789abcdef",
+	    "eyJjcmVhdGVkIjoxfQ",
 	};
 
 	login(r, a, "cursor-user", "user", NULL);
@@ -318,17 +330,18 @@ START_TEST(test_bad_cursor)
 		n = 9;
 		next = "x";
 		ck_assert_msg(sessions_list(r, a, "cursor-user", bad[i], 20, &v, &n, &next) ==
-		              ERR_INVALID, "cursor \"%s\" was accepted", bad[i]);
+		                  ERR_INVALID,
+		              "cursor \"%s\" was accepted", bad[i]);
 		ck_assert_uint_eq(n, 0);
 		ck_assert_ptr_null(next);
 	}
 	ck_assert_int_eq(sessions_list(r, a, "cursor-user", NULL, 0, &v, &n, &next), ERR_INVALID);
-	ck_assert_int_eq(sessions_list(r, a, "cursor-user", NULL, 101, &v, &n, &next),
-	                 ERR_INVALID);
+	ck_assert_int_eq(sessions_list(r, a, "cursor-user", NULL, 101, &v, &n, &next), ERR_INVALID);
 	ck_assert_int_eq(sessions_list(r, a, "cursor-user", NULL, 100, &v, &n, &next), ERR_OK);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(sessions_list(r, a, "cursor-user", arena_printf(a, "1_%s", hex), 20, &v,
-	                               &n, &next), ERR_OK);
+	ck_assert_int_eq(
+	    sessions_list(r, a, "cursor-user", arena_printf(a, "1_%s", hex), 20, &v, &n, &next),
+	    ERR_OK);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(next);
 	rds_free(r);
@@ -382,8 +395,7 @@ START_TEST(test_set_role)
 
 	(void)cmd(r, a, 2, del);
 	ck_assert_int_eq(token_verify(skeys, a, t2.refresh, TOKEN_REFRESH, &rc), ERR_OK);
-	ck_assert_int_eq(sessions_rotate(r, &scfg, skeys, a, &rc, "admin", &rot, &outcome),
-	                 ERR_OK);
+	ck_assert_int_eq(sessions_rotate(r, &scfg, skeys, a, &rc, "admin", &rot, &outcome), ERR_OK);
 	ck_assert_int_eq(outcome, SESSION_ROTATED);
 	ck_assert_str_eq(claim_role(a, rot.access), "admin");
 	ck_assert_str_eq(hget(r, a, s2, "role"), "admin");
@@ -425,8 +437,11 @@ START_TEST(test_claim_is_not_the_role)
 	struct session_tokens t;
 	const char *role = NULL;
 	const char *sid = login(r, a, "claim-user", "user", &t);
-	struct token_claims forged = {.typ = TOKEN_ACCESS, .sub = "claim-user",
-	                              .jti = random_id(a), .sid = sid, .role = "admin"};
+	struct token_claims forged = {.typ = TOKEN_ACCESS,
+	                              .sub = "claim-user",
+	                              .jti = random_id(a),
+	                              .sid = sid,
+	                              .role = "admin"};
 	char *tok = NULL;
 
 	ck_assert_int_eq(token_issue(skeys, a, &forged, &tok), ERR_OK);
@@ -511,9 +526,13 @@ START_TEST(test_plain_set_migrates)
 	const char *created[3] = {"1700000300", "1700000100", "1700000200"};
 
 	for (int i = 0; i < 3; i++) {
-		const char *hs[] = {"HSET", rds_key(r, a, "sess:%s", sid[i]), "user_id", uid,
-		                    "role", "user", "created_at", created[i], "last_used_at",
-		                    created[i], "user_agent", "unit-test/1.0", "ip", "127.0.0.1"};
+		const char *hs[] = {"HSET",         rds_key(r, a, "sess:%s", sid[i]),
+		                    "user_id",      uid,
+		                    "role",         "user",
+		                    "created_at",   created[i],
+		                    "last_used_at", created[i],
+		                    "user_agent",   "unit-test/1.0",
+		                    "ip",           "127.0.0.1"};
 		const char *sa[] = {"SADD", zkey, sid[i]};
 
 		(void)cmd(r, a, (int)(sizeof(hs) / sizeof(hs[0])), hs);
@@ -546,8 +565,8 @@ START_TEST(test_plain_set_migrates)
 	/* revoke-all on a plain set too */
 	const char *uid2 = "legacy-user-2", *zkey2 = rds_key(r, a, "user_sess:%s", uid2);
 	const char *s2 = random_id(a);
-	const char *hs2[] = {"HSET", rds_key(r, a, "sess:%s", s2), "user_id", uid2,
-	                     "created_at", "1700000000"};
+	const char *hs2[] = {
+	    "HSET", rds_key(r, a, "sess:%s", s2), "user_id", uid2, "created_at", "1700000000"};
 	const char *sa2[] = {"SADD", zkey2, s2};
 	int count = -1;
 

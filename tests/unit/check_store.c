@@ -23,23 +23,22 @@
 #define NOWHERE "host=/nonexistent-medrin-dir port=1 dbname=x user=x sslmode=disable"
 
 static const struct db_stmt table_a[] = {
-	{"a_one", "SELECT 1", 0},
-	{"a_two", "SELECT $1::int", 1},
+    {"a_one", "SELECT 1", 0},
+    {"a_two", "SELECT $1::int", 1},
 };
 static const struct db_stmt table_b[] = {
-	{"b_one", "SELECT 2", 0},
-	{"a_two", "SELECT 3", 0}, /* collides with table_a */
+    {"b_one", "SELECT 2", 0}, {"a_two", "SELECT 3", 0}, /* collides with table_a */
 };
 static const struct db_stmt table_dup[] = {
-	{"d_one", "SELECT 1", 0},
-	{"d_two", "SELECT 2", 0},
-	{"d_one", "SELECT 3", 0},
+    {"d_one", "SELECT 1", 0},
+    {"d_two", "SELECT 2", 0},
+    {"d_one", "SELECT 3", 0},
 };
 static const struct db_stmt table_c[] = {
-	{"c_one", "SELECT 4", 0},
+    {"c_one", "SELECT 4", 0},
 };
 static const struct db_stmt table_noname[] = {
-	{NULL, "SELECT 5", 0},
+    {NULL, "SELECT 5", 0},
 };
 
 START_TEST(test_db_register_refuses_duplicates)
@@ -98,8 +97,8 @@ END_TEST
 /* ---- fake servers on a unix socket ---- */
 
 enum fake_mode {
-	FAKE_SILENT,      /* accept, then never answer (stopped during the handshake) */
-	FAKE_PG_STALL,    /* PostgreSQL handshake and the first query, then silence */
+	FAKE_SILENT,   /* accept, then never answer (stopped during the handshake) */
+	FAKE_PG_STALL, /* PostgreSQL handshake and the first query, then silence */
 };
 
 struct fake {
@@ -123,7 +122,8 @@ static int64_t now_ms(void)
 /* wait_readable: 1 when fd is readable, 0 when the stop pipe was written. */
 static int wait_readable(struct fake *f, int fd)
 {
-	struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = f->stop_pipe[0], .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+	                      {.fd = f->stop_pipe[0], .events = POLLIN}};
 
 	for (;;) {
 		int n = poll(p, 2, -1);
@@ -198,9 +198,9 @@ static void pg_serve(struct fake *f, int fd)
 	if (len < 8 || len - 4 > sizeof(buf) || read_full(f, fd, buf, len - 4) < 0)
 		return;
 	put32(body, 0);
-	o += msg(out + o, 'R', body, 4);  /* AuthenticationOk */
+	o += msg(out + o, 'R', body, 4); /* AuthenticationOk */
 	body[0] = 'I';
-	o += msg(out + o, 'Z', body, 1);  /* ReadyForQuery, idle */
+	o += msg(out + o, 'Z', body, 1); /* ReadyForQuery, idle */
 	if (write(fd, out, o) != (ssize_t)o)
 		return;
 	/* Parse, Bind, Describe, Execute, Sync: read messages up to Sync. */
@@ -230,7 +230,7 @@ static void pg_serve(struct fake *f, int fd)
 	b += put32(body + b, 4);
 	memcpy(body + b, "1000", 4);
 	b += 4;
-	o += msg(out + o, 'D', body, b);  /* DataRow */
+	o += msg(out + o, 'D', body, b); /* DataRow */
 	o += msg(out + o, 'C', (const unsigned char *)"SELECT 1", 9);
 	body[0] = 'I';
 	o += msg(out + o, 'Z', body, 1);
@@ -360,7 +360,7 @@ END_TEST
 
 /* A statement that stalls while being prepared (connect-time PREPARE) is bounded too. */
 static const struct db_stmt table_stall[] = {
-	{"stall_one", "SELECT 1", 0},
+    {"stall_one", "SELECT 1", 0},
 };
 
 START_TEST(test_db_prepare_bounded)

@@ -189,20 +189,11 @@ static char *payload(struct arena *a, const char *typ, enum mod m, const char *k
 	if (strcmp(typ, "access") == 0)
 		json_object_object_add(o, "role", json_object_new_string("user"));
 	switch (m) {
-	case NONE:
-		break;
-	case DEL:
-		json_object_object_del(o, key);
-		break;
-	case REL:
-		json_object_object_add(o, key, json_object_new_int64(now + delta));
-		break;
-	case STR:
-		json_object_object_add(o, key, json_object_new_string(val));
-		break;
-	case RAW:
-		json_object_object_add(o, key, json_tokener_parse(val));
-		break;
+	case NONE: break;
+	case DEL: json_object_object_del(o, key); break;
+	case REL: json_object_object_add(o, key, json_object_new_int64(now + delta)); break;
+	case STR: json_object_object_add(o, key, json_object_new_string(val)); break;
+	case RAW: json_object_object_add(o, key, json_tokener_parse(val)); break;
 	}
 	char *s = arena_strdup(a, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 
