@@ -23,7 +23,7 @@ struct config;
 #define PASSWORD_MAX_BYTES 128
 
 /* password_limiter_open opens the slot files (once per worker). Returns an fd-holder
- * handle >= 0 stored in app->hash_slots_fd, or -1 when the run dir is unusable (hashing
+ * handle >= 0 stored in services.hash_slots, or -1 when the run dir is unusable (hashing
  * then runs unlimited, and a warning is logged once). */
 int password_limiter_open(const struct config *cfg);
 void password_limiter_close(int handle);
