@@ -134,6 +134,50 @@ class SessionDeleteTest(unittest.TestCase):
         assert_json(me(tok["access_token"]), 200)
 
 
+class SessionCapAndPagesTest(unittest.TestCase):
+    """Sessions per user are capped (MEDRIN_SESSIONS_MAX, oldest revoked) and the list is
+    keyset-paged with limit and cursor (api.md's list shape)."""
+
+    def test_cap_revokes_the_oldest_and_pages_cover_every_session_once(self):
+        cap = int(harness.env_get("MEDRIN_SESSIONS_MAX", "20"))
+        email, first = register()
+        toks = [first] + [login(email) for _ in range(cap + 1)]   # cap + 2 sessions made
+        # The two oldest were revoked when the cap was passed; the newest cap live on.
+        for old in toks[:2]:
+            assert_problem(me(old["access_token"]), 401)
+        newest = toks[-1]["access_token"]
+        assert_json(me(newest), 200)
+        assert_json(me(toks[2]["access_token"]), 200)
+        live = {sid_of(t) for t in toks[2:]}
+        seen, cursor, pages = [], None, 0
+        while True:
+            path = "/auth/sessions?limit=7" + ("&cursor=" + cursor if cursor else "")
+            body = assert_json(call("GET", path, headers=bearer(newest)), 200)
+            self.assertLessEqual(len(body["items"]), 7)
+            seen += [s["id"] for s in body["items"]]
+            pages += 1
+            if pages == 1:
+                # A login between page fetches does not disturb the walk (it is newer
+                # than the cursor), though it pushes out the oldest session.
+                extra = login(email)
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+            self.assertLess(pages, 10)
+        self.assertEqual(len(seen), len(set(seen)), "a session was listed twice")
+        self.assertNotIn(sid_of(extra), seen)
+        self.assertEqual(set(seen), live - {sid_of(toks[2])}, "pages missed sessions")
+
+    def test_bad_limit_and_cursor(self):
+        _, tok = register()
+        for q in ("limit=0", "limit=101", "limit=abc", "limit=", "cursor=nonsense",
+                  "cursor=1_" + "z" * 32):
+            with self.subTest(q=q):
+                p = assert_problem(call("GET", "/auth/sessions?" + q,
+                                        headers=bearer(tok["access_token"])), 422)
+                self.assertEqual(harness.problem_fields(p), [q.split("=")[0]])
+
+
 class ZZNoSecretsInLogsTest(NoSecretsMixin, unittest.TestCase):
     pass
 
