@@ -124,6 +124,12 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
+/* oidc.c: sign-in with OpenID Connect; each calls one function of domain/oidc.h. */
+int api_oidc_start(struct api_req *r);    /* GET /auth/oidc/{provider}/start: 302 */
+int api_oidc_callback(struct api_req *r); /* GET /auth/oidc/{provider}/callback: 302 */
+int api_oidc_exchange(struct api_req *r); /* POST /auth/oidc/exchange: token pair */
+int api_oidc_unlink(struct api_req *r);   /* DELETE /users/me/identities/{provider} */
+
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain
  * check it (accounts_authenticate fills r->ctx.actor). ERR_OK, ERR_UNAUTHORIZED or

@@ -55,6 +55,12 @@ static const struct {
 	int status;
 } code_status[] = {
     {"otp_invalid", 400}, /* api.md: a wrong or expired code is 400, not 422 */
+    /* sign-in with OpenID Connect: a callback or code that can not be used is a bad
+     * request, like a wrong OTP */
+    {"oidc_state_invalid", 400},
+    {"oidc_denied", 400},
+    {"oidc_code_rejected", 400},
+    {"exchange_code_invalid", 400},
 };
 
 static void retry_after(struct api_req *r, int64_t seconds)

@@ -14,6 +14,17 @@
 
 struct buf;
 
+/* One OpenID Connect provider (MEDRIN_OIDC_<NAME>_*), read for each name listed in
+ * MEDRIN_OIDC_PROVIDERS (docs/internals/oidc.md). Strings are owned by the config. */
+#define CONFIG_OIDC_MAX 8
+struct config_oidc {
+	char *name;          /* lower-case, [a-z0-9]{1,32}: the {provider} of the routes */
+	char *issuer;        /* MEDRIN_OIDC_<NAME>_ISSUER: exact iss, discovery base */
+	char *client_id;     /* MEDRIN_OIDC_<NAME>_CLIENT_ID */
+	char *client_secret; /* MEDRIN_OIDC_<NAME>_CLIENT_SECRET (secret: masked) */
+	char *scopes;        /* MEDRIN_OIDC_<NAME>_SCOPES (default "openid email profile") */
+};
+
 struct config {
 	/* general */
 	const char *env;       /* MEDRIN_ENV: production (default) | development | test */
@@ -58,6 +69,12 @@ struct config {
 	const char *mail_from;   /* MAIL_FROM */
 	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
 	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
+	/* sign-in with OpenID Connect */
+	const char *oidc_providers;   /* MEDRIN_OIDC_PROVIDERS: "google,okta" (unset: none) */
+	const char *oidc_return_urls; /* MEDRIN_OIDC_RETURN_URLS: allowed return_to, comma list */
+	int oidc_timeout_ms;          /* MEDRIN_OIDC_TIMEOUT_MS: bound on each provider request */
+	struct config_oidc oidc[CONFIG_OIDC_MAX]; /* derived: one per listed provider */
+	int noidc;
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };

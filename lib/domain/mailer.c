@@ -197,3 +197,34 @@ int mailer_queue_password_changed(struct db *db, const struct config *cfg, struc
 {
 	return queue_notice(db, cfg, a, to, &notice_password);
 }
+
+int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *provider)
+{
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || provider == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "A sign-in provider was linked to your Medrin account",
+	           arena_printf(a,
+	                        "Hello,\n"
+	                        "\n"
+	                        "Your Medrin account can now be signed in to with \"%s\": the\n"
+	                        "provider confirmed that this email address is yours, so it was\n"
+	                        "linked to your account.\n"
+	                        "\n"
+	                        "If it was you, there is nothing more to do.\n"
+	                        "\n"
+	                        "If it was not you, sign in at %s, remove the provider from your\n"
+	                        "account and reset your password.\n"
+	                        "\n"
+	                        "-- \n"
+	                        "Medrin\n",
+	                        provider, site(cfg)));
+out:
+	if (rc)
+		log_warn("mailer: provider-linked notice not queued: %s", err_name(rc));
+	return rc;
+}

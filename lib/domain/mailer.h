@@ -26,5 +26,8 @@ int mailer_queue_register_conflict(struct db *db, const struct config *cfg, stru
 /* "Your password was changed / reset" notice. */
 int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
                                   const char *to) MUSTCHECK;
+/* "A sign-in provider was linked to your account" (provider: its configured name). */
+int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *provider) MUSTCHECK;
 
 #endif
