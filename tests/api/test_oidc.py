@@ -521,6 +521,42 @@ class OidcTest(unittest.TestCase):
         self.assertEqual(self.real_stats()["jwks"], before + 1)
         self.assertTrue(new_kid)
 
+    # ------------------------------------------------------------------ configuration
+
+    def test_config_check_reads_listed_providers_and_masks_the_secret(self):
+        secret = "oidc-secret-" + uuid.uuid4().hex
+        ok = {"MEDRIN_OIDC_PROVIDERS": "Acme", "MEDRIN_OIDC_ACME_ISSUER": "https://id.acme.test",
+              "MEDRIN_OIDC_ACME_CLIENT_ID": "medrin", "MEDRIN_OIDC_ACME_CLIENT_SECRET": secret,
+              "MEDRIN_OIDC_RETURN_URLS": RETURN_TO,
+              "MEDRIN_OIDC_OTHER_CLIENT_SECRET": "not read: not listed"}
+        p = harness.medrinctl("config", "check", **ok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("MEDRIN_OIDC_ACME_CLIENT_SECRET=****", p.stdout)
+        self.assertIn("MEDRIN_OIDC_ACME_ISSUER=https://id.acme.test", p.stdout)
+        self.assertIn("MEDRIN_OIDC_ACME_SCOPES=openid email profile", p.stdout)
+        self.assertNotIn(secret, p.stdout + p.stderr)
+        self.assertNotIn("OTHER", p.stdout)
+        bad = [
+            ({"MEDRIN_OIDC_ACME_ISSUER": None}, "MEDRIN_OIDC_ACME_ISSUER"),
+            ({"MEDRIN_OIDC_ACME_ISSUER": "http://id.acme.test"}, "MEDRIN_OIDC_ACME_ISSUER"),
+            ({"MEDRIN_OIDC_ACME_CLIENT_ID": None}, "MEDRIN_OIDC_ACME_CLIENT_ID"),
+            ({"MEDRIN_OIDC_ACME_CLIENT_SECRET": None}, "MEDRIN_OIDC_ACME_CLIENT_SECRET"),
+            ({"MEDRIN_OIDC_ACME_SCOPES": "email profile"}, "MEDRIN_OIDC_ACME_SCOPES"),
+            ({"MEDRIN_OIDC_RETURN_URLS": None}, "MEDRIN_OIDC_RETURN_URLS"),
+            ({"MEDRIN_OIDC_PROVIDERS": "acme,ACME"}, "MEDRIN_OIDC_PROVIDERS"),
+            ({"MEDRIN_OIDC_PROVIDERS": "ac-me"}, "MEDRIN_OIDC_PROVIDERS"),
+            ({"MEDRIN_OIDC_PROVIDERS": ",".join("p%d" % i for i in range(9))},
+             "MEDRIN_OIDC_PROVIDERS"),
+        ]
+        for change, key in bad:
+            with self.subTest(key=key, change=change):
+                env = dict(ok)
+                env.update(change)
+                p = harness.medrinctl("config", "check", **env)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn(key, p.stdout + p.stderr)
+                self.assertNotIn(secret, p.stdout + p.stderr)
+
     def test_no_secret_in_logs(self):
         harness.assert_no_secrets_in_logs([CLIENT_SECRET])
 
