@@ -326,7 +326,7 @@ static void oidc_upper(char *dst, const char *name)
 {
 	size_t i = 0;
 
-	for (; name[i] && i < 39; i++)
+	for (; i < 39 && name[i]; i++)
 		dst[i] = (char)toupper((unsigned char)name[i]);
 	dst[i] = '\0';
 }
