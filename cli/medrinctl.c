@@ -114,8 +114,9 @@ static char *read_password(void)
 			return NULL;
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		fputs("Password: ", stderr);
+		/* Echo off first, then the prompt: what is typed after the prompt is kept. */
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		fputs("Password: ", stderr);
 	}
 	int ok = fgets(a, sizeof a, stdin) != NULL;
 

@@ -3,7 +3,11 @@ staff and admin management (/users, /users/{id}, roles, the last admin), the med
 bootstrap (create-admin, promote) and their audit rows. Every check of stored state is
 made in PostgreSQL."""
 
+import os
+import select
+import subprocess
 import threading
+import time
 import unittest
 import uuid
 
@@ -389,6 +393,34 @@ class CtlTest(unittest.TestCase):
         p = ctl("create-admin", email, input=pw + "\n")
         self.assertEqual(p.returncode, 1)
         self.assertIn("exists", p.stderr)
+
+    def test_create_admin_prompts_twice_on_a_terminal(self):
+        email = fresh_email("ctltty")
+        pw = secret("terminal passphrase 987")
+        for second, status in ((pw + "x", 2), (pw, 0)):
+            master, slave = os.openpty()
+            p = subprocess.Popen([harness.build_path("cli", "medrinctl"), "create-admin", email],
+                                 stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=harness.child_env())
+            os.close(slave)
+            try:
+                for prompt, line in ((b"Password: ", pw), (b"Again: ", second)):
+                    seen = b""
+                    deadline = time.monotonic() + 20
+                    while prompt not in seen and time.monotonic() < deadline:
+                        ready, _, _ = select.select([p.stderr], [], [], 0.5)
+                        if ready:
+                            seen += os.read(p.stderr.fileno(), 256)
+                    self.assertIn(prompt, seen)
+                    os.write(master, line.encode() + b"\n")
+                out, err = p.communicate(timeout=60)
+            finally:
+                os.close(master)
+            self.assertEqual(p.returncode, status, err)
+            self.assertNotIn(pw, out.decode() + err.decode())
+        self.assertEqual(psql("SELECT role, email_verified FROM users WHERE email = '%s'" % email),
+                         [["admin", "t"]])
+        login(email, pw)
 
     def test_create_admin_refuses_bad_input(self):
         email = fresh_email("ctlbad")
