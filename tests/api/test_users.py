@@ -361,8 +361,9 @@ class DeleteTest(unittest.TestCase):
         self.assertEqual(psql("SELECT count(*) FROM email_changes WHERE user_id = '%s'" % u["id"]), [["1"]])
         self.assertEqual(send("DELETE", "/users/me", u).status, 204)
         for tok in (u["access"], other["access_token"]):
-            assert_problem(call("GET", "/auth/me", headers=bearer(tok)), 401)
-            assert_problem(call("GET", "/users/me", headers=bearer(tok)), 401)
+            for base in harness.pool_urls():
+                assert_problem(call("GET", "/auth/me", headers=bearer(tok), base=base), 401)
+                assert_problem(call("GET", "/users/me", headers=bearer(tok), base=base), 401)
         for tok in (u["refresh"], other["refresh_token"]):
             assert_problem(post("/auth/refresh", {"refresh_token": tok}), 401)
         assert_problem(post("/auth/login", {"email": u["email"], "password": PASSWORD}), 401)
