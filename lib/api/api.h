@@ -124,6 +124,29 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
+/* users.c: api.md "Users" (domain/users_manage.h). */
+int api_users_me_get(struct api_req *r);
+int api_users_me_update(struct api_req *r); /* PUT and PATCH */
+int api_users_me_delete(struct api_req *r);
+int api_users_me_password(struct api_req *r);
+int api_users_me_verify_email(struct api_req *r);
+int api_auth_confirm(struct api_req *r);
+int api_users_list(struct api_req *r);
+int api_users_get(struct api_req *r);
+int api_users_update(struct api_req *r);
+int api_users_delete(struct api_req *r);
+
+/* profiles.c: api.md "Profiles" (domain/profiles.h). */
+int api_jobseekers_create(struct api_req *r);
+int api_jobseekers_me_get(struct api_req *r);
+int api_jobseekers_me_update(struct api_req *r);
+int api_jobseekers_get(struct api_req *r);
+int api_employers_create(struct api_req *r);
+int api_employers_list(struct api_req *r);
+int api_employers_me_get(struct api_req *r);
+int api_employers_me_update(struct api_req *r);
+int api_employers_get(struct api_req *r);
+
 /* oidc.c: sign-in with OpenID Connect; each calls one function of domain/oidc.h. */
 int api_oidc_start(struct api_req *r);    /* GET /auth/oidc/{provider}/start: 302 */
 int api_oidc_callback(struct api_req *r); /* GET /auth/oidc/{provider}/callback: 302 */

@@ -55,6 +55,8 @@ static const struct {
 	int status;
 } code_status[] = {
     {"otp_invalid", 400}, /* api.md: a wrong or expired code is 400, not 422 */
+    /* a forged, tampered, expired, used or superseded email confirmation link */
+    {"confirm_invalid", 400},
     /* sign-in with OpenID Connect: a callback or code that can not be used is a bad
      * request, like a wrong OTP */
     {"oidc_state_invalid", 400},

@@ -88,3 +88,125 @@ json_object *render_message(struct arena *a, const char *text, int attempts)
 		json_object_object_add(o, "attempts_remaining", json_object_new_int(attempts));
 	return o;
 }
+
+static json_object *user_view_member(const struct user_view *v)
+{
+	json_object *o;
+
+	if (v->full) {
+		o = render_user_member(&v->u);
+		json_object_object_add(
+		    o, "pending_email",
+		    v->pending_email != NULL ? json_object_new_string(v->pending_email) : NULL);
+		return o;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(v->u.id));
+	json_object_object_add(o, "first_name", json_object_new_string(v->u.first_name));
+	json_object_object_add(o, "last_name", json_object_new_string(v->u.last_name));
+	json_object_object_add(o, "account_type", json_object_new_string(v->u.account_type));
+	json_object_object_add(o, "created_at", json_object_new_string(v->u.created_at));
+	return o;
+}
+
+json_object *render_user_view(struct arena *a, const struct user_view *v)
+{
+	json_object *o = user_view_member(v);
+
+	arena_defer(a, put_json, o);
+	return o;
+}
+
+static void add_cursor(json_object *o, const char *next)
+{
+	json_object_object_add(o, "next_cursor",
+	                       next != NULL ? json_object_new_string(next) : NULL);
+}
+
+json_object *render_users_page(struct arena *a, const struct users_page *p)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_object_array_add(items, user_view_member(&p->items[i]));
+	json_object_object_add(o, "items", items);
+	add_cursor(o, p->next_cursor);
+	return o;
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
+}
+
+json_object *render_jobseeker(struct arena *a, const struct jobseeker *j)
+{
+	json_object *o = json_new_object(a);
+
+	add_str(o, "id", j->id);
+	add_str(o, "user_id", j->user_id);
+	add_str(o, "first_name", j->first_name);
+	add_str(o, "last_name", j->last_name);
+	add_str(o, "location", j->location);
+	add_str(o, "phone", j->phone);
+	add_str(o, "dob", j->dob);
+	add_str(o, "created_at", j->created_at);
+	add_str(o, "updated_at", j->updated_at);
+	return o;
+}
+
+static json_object *employer_member(const struct employer *e)
+{
+	json_object *o = json_object_new_object();
+
+	add_str(o, "id", e->id);
+	add_str(o, "user_id", e->user_id);
+	add_str(o, "name", e->name);
+	add_str(o, "location", e->location);
+	add_str(o, "description", e->description);
+	add_str(o, "mission", e->mission);
+	add_str(o, "vision", e->vision);
+	add_str(o, "created_at", e->created_at);
+	add_str(o, "updated_at", e->updated_at);
+	return o;
+}
+
+json_object *render_employer(struct arena *a, const struct employer *e)
+{
+	json_object *o = employer_member(e);
+
+	arena_defer(a, put_json, o);
+	return o;
+}
+
+json_object *render_employers_page(struct arena *a, const struct employers_page *p)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_object_array_add(items, employer_member(&p->items[i]));
+	json_object_object_add(o, "items", items);
+	add_cursor(o, p->next_cursor);
+	return o;
+}
+
+json_object *render_me_view(struct arena *a, const struct oidc_me *me)
+{
+	json_object *o = render_user_view(a, &me->view);
+	json_object *ids = json_object_new_array();
+
+	for (size_t i = 0; i < me->n; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "provider",
+		                       json_object_new_string(me->identities[i].provider));
+		json_object_object_add(x, "email", json_object_new_string(me->identities[i].email));
+		json_object_object_add(x, "linked_at",
+		                       json_object_new_string(me->identities[i].linked_at));
+		json_object_array_add(ids, x);
+	}
+	json_object_object_add(o, "identities", ids);
+	return o;
+}

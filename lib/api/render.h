@@ -10,6 +10,9 @@
 
 #include <json-c/json.h>
 #include "domain/accounts.h"
+#include "domain/profiles.h"
+#include "domain/users_manage.h"
+#include "domain/oidc.h"
 
 struct arena;
 
@@ -28,5 +31,19 @@ json_object *render_sessions(struct arena *a, const struct accounts_sessions_pag
 
 /* {"message": text} plus "attempts_remaining" when attempts >= 0. */
 json_object *render_message(struct arena *a, const char *text, int attempts);
+
+/* A user as v->full allows: the full object plus "pending_email" (string or null), or
+ * the public view {id, first_name, last_name, account_type, created_at}. */
+json_object *render_user_view(struct arena *a, const struct user_view *v);
+/* {"items":[user views], "next_cursor"}. */
+json_object *render_users_page(struct arena *a, const struct users_page *p);
+/* Profiles: every column; dob null when not given. */
+json_object *render_jobseeker(struct arena *a, const struct jobseeker *j);
+json_object *render_employer(struct arena *a, const struct employer *e);
+json_object *render_employers_page(struct arena *a, const struct employers_page *p);
+
+/* GET /users/me: the user view plus "identities": [{provider, email, linked_at}] (the
+ * linked OpenID Connect providers, oldest first; [] when none). */
+json_object *render_me_view(struct arena *a, const struct oidc_me *me);
 
 #endif

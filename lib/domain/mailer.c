@@ -198,6 +198,65 @@ int mailer_queue_password_changed(struct db *db, const struct config *cfg, struc
 	return queue_notice(db, cfg, a, to, &notice_password);
 }
 
+int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *token)
+{
+	const char *base = cfg != NULL && cfg->public_url != NULL ? cfg->public_url : "";
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || token == NULL || *token == '\0') {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "Confirm your new Medrin email address",
+	           secret_printf(a,
+	                         "Hello,\n"
+	                         "\n"
+	                         "To make this the email address of your Medrin account, open\n"
+	                         "this link within 24 hours:\n"
+	                         "\n"
+	                         "%s/api/v1/auth/confirm?token=%s\n"
+	                         "\n"
+	                         "It works only once. If you did not ask for this, ignore this\n"
+	                         "mail: nothing changes without the link.\n"
+	                         "\n"
+	                         "-- \n"
+	                         "Medrin\n",
+	                         base, token));
+out:
+	if (rc)
+		log_warn("mailer: email confirmation link not queued: %s", err_name(rc));
+	return rc;
+}
+
+int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *new_email)
+{
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || new_email == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "Your Medrin email address was changed",
+	           arena_printf(a,
+	                        "Hello,\n"
+	                        "\n"
+	                        "The email address of your Medrin account was just changed to\n"
+	                        "%s. Mail for the account now goes there, and you sign in\n"
+	                        "with it.\n"
+	                        "\n"
+	                        "If it was not you, reset your password at %s and contact us.\n"
+	                        "\n"
+	                        "-- \n"
+	                        "Medrin\n",
+	                        new_email, site(cfg)));
+out:
+	if (rc)
+		log_warn("mailer: email-changed notice not queued: %s", err_name(rc));
+	return rc;
+}
+
 int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
                              const char *to, const char *provider)
 {

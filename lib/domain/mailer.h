@@ -30,4 +30,11 @@ int mailer_queue_password_changed(struct db *db, const struct config *cfg, struc
 int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
                              const char *to, const char *provider) MUSTCHECK;
 
+/* The link that confirms a new address (users_self.c); token is secret. */
+int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *token) MUSTCHECK;
+/* "Your address was changed to new_email", to the old address. */
+int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *new_email) MUSTCHECK;
+
 #endif

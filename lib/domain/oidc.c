@@ -618,3 +618,14 @@ int oidc_unlink(struct ctx *c, const char *provider)
 	audit_record1(c, "oidc_unlinked", c->actor.user_id, NULL, "provider", provider);
 	return ERR_OK;
 }
+
+int oidc_users_me(struct ctx *c, struct oidc_me *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	rc = users_get(c, c->actor.user_id, &out->view);
+	if (rc != ERR_OK)
+		return rc;
+	return oidc_identities(c, c->actor.user_id, &out->identities, &out->n);
+}

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "domain/accounts.h"
 #include "domain/ctx.h"
+#include "domain/users_manage.h"
 
 struct db;
 
@@ -31,6 +32,13 @@ struct oidc_identity {
 	const char *provider;
 	const char *email; /* as the provider said at link time; may be "" */
 	const char *linked_at;
+};
+
+/* The caller's own account with its linked providers (GET /users/me). */
+struct oidc_me {
+	struct user_view view;
+	struct oidc_identity *identities;
+	size_t n;
 };
 
 /* oidc_register adds this module's statements (services.c, once). */
@@ -65,5 +73,9 @@ int oidc_unlink(struct ctx *c, const char *provider) MUSTCHECK;
 /* oidc_identities lists user_id's linked providers (oldest first, arena). */
 int oidc_identities(struct ctx *c, const char *user_id, struct oidc_identity **items,
                     size_t *n) MUSTCHECK;
+
+/* oidc_users_me: the caller's account (users_get) and its linked providers. Errors as
+ * users_get. */
+int oidc_users_me(struct ctx *c, struct oidc_me *out) MUSTCHECK;
 
 #endif

@@ -9,6 +9,8 @@
 #include "domain/sessions.h"
 #include "domain/tasks.h"
 #include "domain/users.h"
+#include "domain/users_manage.h"
+#include "domain/profiles.h"
 #include "security/otp.h"
 #include "security/password.h"
 #include "security/token.h"
@@ -24,6 +26,12 @@ static int register_modules(struct services *s)
 		rc = tasks_register(s->db);
 	if (rc == ERR_OK)
 		rc = audit_register(s->db);
+	if (rc == ERR_OK)
+		rc = users_self_register(s->db);
+	if (rc == ERR_OK)
+		rc = users_admin_register(s->db);
+	if (rc == ERR_OK)
+		rc = profiles_register(s->db);
 	if (rc == ERR_OK)
 		rc = oidc_register(s->db);
 	if (rc == ERR_OK)

@@ -497,8 +497,13 @@ class OidcTest(unittest.TestCase):
         user = self.register(email)
         body = self.real_sign_in("v:" + email)
         h = bearer(body["access_token"])
+        me = assert_json(call("GET", "/users/me", headers=h), 200)
+        self.assertEqual([(i["provider"], i["email"]) for i in me["identities"]],
+                         [("real", email)])
+        self.assertRegex(me["identities"][0]["linked_at"], r"^\d{4}-\d\d-\d\dT.*Z$")
         r = call("DELETE", "/users/me/identities/real", headers=h)
         self.assertEqual(r.status, 204, r.text)
+        self.assertEqual(assert_json(call("GET", "/users/me", headers=h), 200)["identities"], [])
         self.assertEqual(psql("SELECT count(*) FROM user_identities WHERE user_id = '%s'"
                               % user["id"]), [["0"]])
         assert_problem(call("DELETE", "/users/me/identities/real", headers=h), 404, "not_found")
