@@ -247,14 +247,14 @@ int oidc_start(struct ctx *c, const char *provider, const char *return_to, const
 	rc = discovery(c, p, idx, &d);
 	if (rc != ERR_OK)
 		return rc;
+	/* 256 random bits; the nonce and the PKCE verifier (43 characters) are derived from
+	 * it with SECRET_KEY, so Redis holds neither. */
 	const char *state = oidc_random_token(c->arena, 32);
-	const char *nonce = oidc_random_token(c->arena, 32);
-	const char *verifier = oidc_random_token(c->arena, 32); /* 43 characters */
+	const char *nonce = oidc_derive(c->arena, c->cfg->secret_key, "oidc-nonce", state);
+	const char *verifier = oidc_derive(c->arena, c->cfg->secret_key, "oidc-pkce", state);
 
 	memset(&rec, 0, sizeof rec);
 	if (record_set(&rec, "provider", p->name) != ERR_OK ||
-	    record_set(&rec, "nonce", nonce) != ERR_OK ||
-	    record_set(&rec, "verifier", verifier) != ERR_OK ||
 	    record_set(&rec, "return_to", return_to) != ERR_OK)
 		return ERR_INTERNAL;
 	rc = put_record(c, state_key(c, state), &rec, OIDC_STATE_TTL);
@@ -488,13 +488,14 @@ int oidc_callback(struct ctx *c, const char *provider, const char *state, const 
 		return state_invalid(c);
 	if (rc != ERR_OK)
 		return rc;
-	const char *nonce = record_get(&rec, "nonce"), *verifier = record_get(&rec, "verifier");
-	const char *return_to = record_get(&rec, "return_to"),
-	           *rec_provider = record_get(&rec, "provider");
+	const char *return_to = record_get(&rec, "return_to");
+	const char *rec_provider = record_get(&rec, "provider");
 
-	if (nonce == NULL || verifier == NULL || return_to == NULL || rec_provider == NULL ||
-	    strcmp(rec_provider, p->name) != 0)
+	if (return_to == NULL || rec_provider == NULL || strcmp(rec_provider, p->name) != 0)
 		return state_invalid(c);
+	const char *nonce = oidc_derive(c->arena, c->cfg->secret_key, "oidc-nonce", state);
+	const char *verifier = oidc_derive(c->arena, c->cfg->secret_key, "oidc-pkce", state);
+
 	if (error != NULL)
 		return ctx_fail(c, ERR_INVALID, "oidc_denied",
 		                "The sign-in provider did not sign you in");

@@ -5,6 +5,7 @@
 #include <cjose/cjose.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include "base/arena.h"
 #include "base/log.h"
@@ -439,6 +440,30 @@ char *oidc_sha256_hex(struct arena *a, const char *s)
 
 	SHA256((const unsigned char *)s, strlen(s), md);
 	return random_hex(a, md, sizeof md);
+}
+
+char *oidc_derive(struct arena *a, const char *key, const char *label, const char *state)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char *msg = arena_printf(a, "%s:%s", label, state);
+	char *out, *s;
+	size_t olen = 0;
+	cjose_err err;
+
+	if (key == NULL)
+		key = ""; /* development without SECRET_KEY; production requires it */
+	if (HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)msg, strlen(msg), md,
+	         &mdlen) == NULL)
+		util_oom();
+	if (!cjose_base64url_encode(md, mdlen, &out, &olen, &err))
+		util_oom();
+	s = arena_alloc_secret(a, olen + 1);
+	memcpy(s, out, olen);
+	explicit_bzero(out, olen);
+	explicit_bzero(md, sizeof md);
+	cjose_free(out);
+	return s;
 }
 
 char *oidc_random_token(struct arena *a, size_t n)

@@ -90,6 +90,10 @@ char *oidc_random_token(struct arena *a, size_t n);
 /* oidc_sha256_hex returns the lower-case hex SHA-256 of s (arena): Redis keys of state
  * and exchange codes, so Redis never holds them in clear. */
 char *oidc_sha256_hex(struct arena *a, const char *s);
+/* oidc_derive returns BASE64URL(HMAC-SHA256(key, label ":" state)) in secret arena
+ * memory: the nonce and the PKCE verifier of a flow, recomputed from its state at the
+ * callback so Redis never holds them. */
+char *oidc_derive(struct arena *a, const char *key, const char *label, const char *state);
 /* oidc_form_escape percent-encodes s for a URL query or a form body (arena). */
 char *oidc_form_escape(struct arena *a, const char *s);
 

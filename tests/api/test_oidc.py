@@ -23,6 +23,7 @@ import uuid
 
 import harness
 from harness import assert_json, assert_problem, call
+from test_auth import redis_cli
 
 ROOT = harness.ROOT
 CLIENT_ID = "medrin-test"
@@ -279,12 +280,17 @@ class OidcTest(unittest.TestCase):
         self.assertGreaterEqual(len(q["state"]), 43)
         self.assertGreaterEqual(len(q["nonce"]), 43)
         self.assertNotEqual(q["state"], q["nonce"])
-        # the state is kept hashed, never in clear
-        out = subprocess.run(["redis-cli", "-s", os.path.join(harness.state_dir(), "sock",
-                                                              "redis.sock"), "--scan",
-                              "--pattern", "*oidc:state:*"], capture_output=True, text=True)
-        if out.returncode == 0 and out.stdout:
-            self.assertNotIn(q["state"], out.stdout)
+        # the state is kept under its hash, never in clear, with a short lifetime
+        prefix = harness.env_get("MEDRIN_REDIS_PREFIX", "medrin:")
+        key = prefix + "oidc:state:" + hashlib.sha256(q["state"].encode()).hexdigest()
+        self.assertEqual(redis_cli("EXISTS", key), "1")
+        self.assertTrue(0 < int(redis_cli("TTL", key)) <= 600)
+        keys = redis_cli("--scan", "--pattern", prefix + "oidc:*")
+        self.assertNotIn(q["state"], keys)
+        # nonce and PKCE verifier are derived from the state with SECRET_KEY, not stored
+        record = redis_cli("GET", key)
+        self.assertNotIn(q["nonce"], record)
+        self.assertNotIn("verifier", record)
         # the return URL keeps its own query; the exchange code is appended
         callback_url = Browser().sign_in(loc, "v:" + fresh_email("q"))
         r = self.callback(callback_url)

@@ -306,6 +306,10 @@ START_TEST(helpers)
 	ck_assert_uint_eq(strlen(oidc_random_token(a, 32)), 43);
 	ck_assert_str_ne(oidc_random_token(a, 32), oidc_random_token(a, 32));
 	ck_assert_uint_eq(strlen(oidc_sha256_hex(a, "x")), 64);
+	ck_assert_str_eq(oidc_derive(a, "k", "nonce", "s"), oidc_derive(a, "k", "nonce", "s"));
+	ck_assert_str_ne(oidc_derive(a, "k", "nonce", "s"), oidc_derive(a, "k", "pkce", "s"));
+	ck_assert_str_ne(oidc_derive(a, "k", "nonce", "s"), oidc_derive(a, "k2", "nonce", "s"));
+	ck_assert_uint_eq(strlen(oidc_derive(a, "k", "pkce", "s")), 43); /* a valid verifier */
 	ck_assert_int_eq(oidc_token_response_parse(a, "{\"id_token\":\"a.b.c\"}", 20, &id), 0);
 	ck_assert_str_eq(id, "a.b.c");
 	ck_assert_int_eq(oidc_token_response_parse(a, "{\"error\":\"invalid_grant\"}", 25, &id),
