@@ -537,9 +537,9 @@ def pool_env_file(pool=1):
 def reload_pool(pool, content, timeout=20):
     """Writes content into pool N's env file, sends its master SIGHUP and waits until every
     worker has been replaced, so each later request to that pool sees the new settings.
-    Returns the file's previous content. The master applies the file with setenv: a key
-    the file stops naming keeps its last value, so undo a setting by writing the old value
-    explicitly (then put the old content back with write_pool_env)."""
+    Returns the file's previous content. A reload applies the file as a whole (a key the
+    file stops naming reverts to its default), so putting the old content back with
+    reload_pool undoes a setting."""
     master = master_pid(pool)
     if not master:
         raise HarnessError("no master pid for pool %d" % pool)
