@@ -39,8 +39,10 @@ static const char usage_text[] =
     "  promote EMAIL ROLE    set the role (user, staff, admin) of an existing account\n"
     "\n"
     "options:\n"
-    "  -e, --env-file FILE   read KEY=VALUE lines (systemd EnvironmentFile) first;\n"
-    "                        MEDRIN_ENV_FILE, when set, is read the same way\n"
+    "  -e, --env-file FILE   apply FILE's KEY=VALUE lines (systemd EnvironmentFile\n"
+    "                        syntax): they override the environment, as MEDRIN_ENV_FILE\n"
+    "                        does for medrin-fcgi. MEDRIN_ENV_FILE, when set, is applied\n"
+    "                        the same way first, so FILE also wins over it\n"
     "  -h, --help            show this help\n"
     "  -V, --version         show the version\n"
     "\n"
@@ -273,8 +275,9 @@ int main(int argc, char **argv)
 		return usage_error("unknown command");
 	}
 
-	if (env_file != NULL && apply_env_file(env_file) != ERR_OK)
-		return EXIT_USAGE;
+	/* Precedence (the help text): defaults < environment < MEDRIN_ENV_FILE < --env-file.
+	 * A file overrides the environment, as for medrin-fcgi (whose env file is what a
+	 * reload re-reads); the file named on the command line is applied last. */
 	const char *from_env = getenv("MEDRIN_ENV_FILE");
 
 	if (from_env != NULL && *from_env != '\0' &&
@@ -287,6 +290,8 @@ int main(int argc, char **argv)
 		if (rc != ERR_OK)
 			return EXIT_USAGE;
 	}
+	if (env_file != NULL && apply_env_file(env_file) != ERR_OK)
+		return EXIT_USAGE;
 
 	struct config cfg;
 	struct buf err;

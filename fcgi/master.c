@@ -28,6 +28,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "base/metrics.h"
 #include "master.h"
 #include "base/sdnotify.h"
@@ -527,6 +528,48 @@ static void log_problems(const char *what, const struct buf *err)
 	}
 }
 
+/* The process environment as it was before MEDRIN_ENV_FILE was first applied. A reload
+ * starts again from it and applies the file as a whole, so a key deleted from the file
+ * reverts to what a restart would give it (the environment's value, else its default)
+ * instead of keeping the value the file used to set. */
+extern char **environ;
+static char **start_env;
+
+void master_save_environment(void)
+{
+	size_t n = 0;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	start_env = util_xmalloc((n + 1) * sizeof(*start_env));
+	for (size_t i = 0; i < n; i++)
+		start_env[i] = util_xstrdup(environ[i]);
+	start_env[n] = NULL;
+}
+
+static void restore_environment(void)
+{
+	if (start_env == NULL)
+		return;
+	clearenv();
+	for (size_t i = 0; start_env[i] != NULL; i++) {
+		const char *eq = strchr(start_env[i], '=');
+
+		if (eq == NULL || eq == start_env[i])
+			continue;
+		size_t klen = (size_t)(eq - start_env[i]);
+		char *key = util_xmalloc(klen + 1);
+
+		memcpy(key, start_env[i], klen);
+		key[klen] = '\0';
+
+		/* systemd's socket-activation variables were consumed at start (listen.c) */
+		if (strncmp(key, "LISTEN_", 7) != 0 && setenv(key, eq + 1, 1) != 0)
+			log_warn("reload: cannot restore %s in the environment", key);
+		free(key);
+	}
+}
+
 /* SIGHUP: new configuration, new generation on the same socket beside the old one; the
  * old one drains only once every new worker is ready (check_ready -> commit_reload). */
 static void reload(struct master *m)
@@ -545,6 +588,7 @@ static void reload(struct master *m)
 	buf_init(&err, NULL, 16384);
 	memset(&m->next_cfg, 0, sizeof(m->next_cfg));
 	if (m->env_file) {
+		restore_environment();
 		rc = config_apply_env_file(m->env_file, &err);
 		if (rc < 0) {
 			log_problems("reload: MEDRIN_ENV_FILE", &err);

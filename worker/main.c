@@ -580,7 +580,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "medrin-worker: invalid configuration:\n%s", buf_str(&errs));
 		log_error("invalid configuration: refusing to start");
 		buf_free(&errs);
-		return 1;
+		return 2; /* as medrin-fcgi and medrinctl: 2 is a configuration error */
 	}
 	buf_free(&errs);
 	cfg_loaded = 1;

@@ -53,6 +53,8 @@ static const struct config_key config_table[] = {
 	    "EnvironmentFile re-read by the master on SIGHUP (unset: none)"),
 	BOOL("MEDRIN_TEST_ROUTES", test_routes, "0",
          "1 enables /api/v1/_test/* (refused when MEDRIN_ENV=production)"),
+	STR("MEDRIN_CORS_ORIGINS", cors_origins, "", 0, NULL,
+	    "browser origins allowed to call the API (CORS), comma-separated; empty: none"),
 	/* storage */
 	STR("DATABASE_URL", database_url, "postgresql:///medrin", CONFIG_REQUIRED | CONFIG_URL, NULL,
 	    "libpq connection URL or key=value string"),
@@ -257,6 +259,35 @@ static int has_prefix(const char *s, const char *prefix)
 }
 
 /* validate checks the rules that involve more than one key or more than a range. */
+/* cors_origins_ok: every item of the MEDRIN_CORS_ORIGINS list (commas and/or spaces) is
+ * an exact origin, scheme://host[:port]: no "*", no path, no trailing slash. */
+static int cors_origins_ok(const char *list)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		const char *host = NULL;
+
+		if (n > 7 && strncmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else if (n > 8 && strncmp(p, "https://", 8) == 0)
+			host = p + 8;
+		if (host == NULL || (size_t)(host - p) >= n)
+			return 0;
+		for (const char *c = host; c < p + n; c++)
+			if (*c == '/' || *c == '*' || *c == '?' || *c == '#' || *c == '@')
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
 static int validate(struct config *cfg, struct buf *errbuf)
 {
 	int bad = 0;
@@ -289,6 +320,12 @@ static int validate(struct config *cfg, struct buf *errbuf)
 	if (cfg->test_routes && strcmp(cfg->env, "production") == 0) {
 		problem(errbuf, "MEDRIN_TEST_ROUTES",
 		        "must not be enabled when MEDRIN_ENV=production");
+		bad = 1;
+	}
+	if (!cors_origins_ok(cfg->cors_origins)) {
+		problem(errbuf, "MEDRIN_CORS_ORIGINS",
+		        "must list exact origins (https://app.example.com, http://localhost:3000), "
+		        "no \"*\", paths or trailing slashes");
 		bad = 1;
 	}
 	if (!has_prefix(cfg->redis_url, "redis://") && !has_prefix(cfg->redis_url, "unix://")) {

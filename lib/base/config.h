@@ -39,6 +39,7 @@ struct config {
 	int client_timeout_s; /* MEDRIN_CLIENT_TIMEOUT_SECONDS: bound on a silent FastCGI peer */
 	const char *env_file; /* MEDRIN_ENV_FILE, re-read by the master on SIGHUP */
 	int test_routes; /* MEDRIN_TEST_ROUTES=1 enables the _test routes (refused in production) */
+	const char *cors_origins; /* MEDRIN_CORS_ORIGINS: allowed browser origins ("": no CORS) */
 	/* storage */
 	const char *database_url;    /* DATABASE_URL */
 	int db_statement_timeout_ms; /* MEDRIN_DB_STATEMENT_TIMEOUT_MS */
