@@ -124,6 +124,19 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
+/* resumes.c: the Resumes endpoints (domain/resumes.h). */
+int api_resumes_list(struct api_req *r);
+int api_resumes_create(struct api_req *r);
+int api_resumes_get(struct api_req *r);
+int api_resumes_replace(struct api_req *r);
+int api_resumes_patch(struct api_req *r);
+int api_resumes_delete(struct api_req *r);
+int api_resumes_compile(struct api_req *r);
+int api_resumes_rating(struct api_req *r);
+int api_resumes_pdf(struct api_req *r);
+/* tasks.c: GET /tasks/{id} (owner only). */
+int api_tasks_get(struct api_req *r);
+
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain
  * check it (accounts_authenticate fills r->ctx.actor). ERR_OK, ERR_UNAUTHORIZED or

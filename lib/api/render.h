@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include "domain/accounts.h"
+#include "domain/resumes.h"
 
 struct arena;
 
@@ -28,5 +29,19 @@ json_object *render_sessions(struct arena *a, const struct accounts_sessions_pag
 
 /* {"message": text} plus "attempts_remaining" when attempts >= 0. */
 json_object *render_message(struct arena *a, const char *text, int attempts);
+
+/* api.md's resume: id, title, template, contact{name, email, phone, linkedin, github,
+ * website}, sections[{id, section_type, title, position, items[{id, title, organization,
+ * location, start_date, end_date (null when unset), description, bullets, position}]}],
+ * has_pdf, created_at, updated_at. */
+json_object *render_resume(struct arena *a, const struct resume *r);
+/* {"items": [resume...], "next_cursor": null} (the whole list: at most
+ * RESUMES_MAX_PER_USER). */
+json_object *render_resumes(struct arena *a, const struct resume_list *l);
+/* 202 body of a queued task: {"task_id", "status_url"}. */
+json_object *render_task_accepted(struct arena *a, const char *task_id, const char *url);
+/* GET /tasks/{id}: {"id", "kind", "status", "result" (succeeded), "error" (failed),
+ * "created_at", "updated_at"}. */
+json_object *render_task(struct arena *a, const struct task_view *t);
 
 #endif

@@ -58,6 +58,14 @@ struct config {
 	const char *mail_from;   /* MAIL_FROM */
 	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
 	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
+	/* resumes */
+	const char *files_dir;      /* MEDRIN_FILES_DIR: compiled PDFs (nginx /files/) */
+	int compile_timeout_s;      /* MEDRIN_COMPILE_TIMEOUT_SECONDS */
+	int compile_memory_mb;      /* MEDRIN_COMPILE_MEMORY_MB */
+	const char *gemini_api_url; /* GEMINI_API_URL */
+	const char *gemini_api_key; /* GEMINI_API_KEY */
+	const char *gemini_model;   /* GEMINI_MODEL */
+	int gemini_timeout_s;       /* GEMINI_TIMEOUT_SECONDS */
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
