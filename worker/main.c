@@ -528,11 +528,11 @@ static int run_test_tex(struct run *r)
 	return ERR_OK;
 }
 
-/* A compile's lease outlives its time limit (MEDRIN_COMPILE_TIMEOUT_SECONDS) by 30 s, so
+/* A compile's lease outlives its time limit (MEDRIN_COMPILE_TIMEOUT_SECONDS) by 10 s, so
  * even a heartbeat that stalls cannot hand a running compile to another worker. */
 static int compile_lease(const struct config *cfg)
 {
-	return cfg->compile_timeout_s + 30;
+	return cfg->compile_timeout_s + 10;
 }
 
 /* The kind table. To add a kind: write its run function (above) and add a row; nothing

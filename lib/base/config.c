@@ -108,7 +108,7 @@ static const struct config_key config_table[] = {
 	STR("MEDRIN_FILES_DIR", files_dir, "/var/lib/medrin/files", 0, NULL,
 	    "where compiled PDFs are stored; nginx serves it as the internal /files/"),
 	INT("MEDRIN_COMPILE_TIMEOUT_SECONDS", compile_timeout_s, "20", 1, 600,
-	    "wall-clock limit of one TeX run (CPU limit the same; the lease is 30 s longer)"),
+	    "wall-clock limit of one TeX run (CPU limit 1 s more; the lease 10 s more)"),
 	INT("MEDRIN_COMPILE_MEMORY_MB", compile_memory_mb, "1024", 64, 16384,
 	    "address-space limit of the TeX run in MiB"),
 	STR("GEMINI_API_URL", gemini_api_url, "https://generativelanguage.googleapis.com/v1beta",
