@@ -14,22 +14,42 @@
 	} while (0)
 #include "domain/resumes.h"
 
-/* Latin Extended-A letters T1 has no glyph for (Ħ ħ ĸ Ŀ ŀ ŉ Ŧ ŧ ſ): composed from
- * others, each inside a PDF ActualText span so that copying or pdftotext gives the real
- * character back. */
+/* Latin Extended-A letters T1 has no glyph of its own for (Đ Ħ ħ ĸ Ŀ ŀ ŉ Ŧ ŧ ſ) or draws
+ * as a letter plus an accent (Ģ ĩ Į Ķ Ļ Ņ Ŗ Ų …, which text extraction would return
+ * decomposed or as the bare letter): composed from others, each inside a PDF ActualText span so
+ * that copying or pdftotext gives the real character back. */
 #define LATEX_AT(hex, glyph)                                                               \
 	"\\DeclareUnicodeCharacter{" hex "}{\\pdfliteral page{/Span<</ActualText<FEFF" hex \
 	">>>BDC}" glyph "\\pdfliteral page{EMC}}\n"
 #define LATEX_BAR(letter, h) letter "\\llap{\\raisebox{" h "}{\\rule{0.45em}{0.06ex}}\\kern0.05em}"
-#define LATEX_EXTRA                                             \
-	LATEX_AT("0126", LATEX_BAR("H", "1.1ex"))               \
-	LATEX_AT("0127", LATEX_BAR("h", "1.2ex"))               \
-	LATEX_AT("0138", "\\textsc{k}")                         \
-	LATEX_AT("013F", "L\\kern-0.1em\\textperiodcentered{}") \
-	LATEX_AT("0140", "l\\textperiodcentered{}")             \
-	LATEX_AT("0149", "\\textquoteright{}n")                 \
-	LATEX_AT("0166", LATEX_BAR("T", "0.8ex"))               \
-	LATEX_AT("0167", LATEX_BAR("t", "0.6ex"))               \
+#define LATEX_EXTRA                                                       \
+	LATEX_AT("0122", "\\c{G}")                                        \
+	LATEX_AT("0123", "\\c{g}")                                        \
+	LATEX_AT("0129", "\\~{\\i}")                                      \
+	LATEX_AT("012B", "\\={\\i}")                                      \
+	LATEX_AT("012D", "\\u{\\i}")                                      \
+	LATEX_AT("012E", "\\k{I}")                                        \
+	LATEX_AT("012F", "\\k{i}")                                        \
+	LATEX_AT("0135", "\\^{\\j}")                                      \
+	LATEX_AT("0136", "\\c{K}")                                        \
+	LATEX_AT("0137", "\\c{k}")                                        \
+	LATEX_AT("013B", "\\c{L}")                                        \
+	LATEX_AT("013C", "\\c{l}")                                        \
+	LATEX_AT("0145", "\\c{N}")                                        \
+	LATEX_AT("0146", "\\c{n}")                                        \
+	LATEX_AT("0156", "\\c{R}")                                        \
+	LATEX_AT("0157", "\\c{r}")                                        \
+	LATEX_AT("0172", "\\k{U}")                                        \
+	LATEX_AT("0173", "\\k{u}")                                        \
+	LATEX_AT("0110", "\\DJ{}") /* T1 draws it with the glyph of Ð */ \
+	LATEX_AT("0126", LATEX_BAR("H", "1.1ex"))                         \
+	LATEX_AT("0127", LATEX_BAR("h", "1.2ex"))                         \
+	LATEX_AT("0138", "\\textsc{k}")                                   \
+	LATEX_AT("013F", "L\\kern-0.1em\\textperiodcentered{}")           \
+	LATEX_AT("0140", "l\\textperiodcentered{}")                       \
+	LATEX_AT("0149", "\\textquoteright{}n")                           \
+	LATEX_AT("0166", LATEX_BAR("T", "0.8ex"))                         \
+	LATEX_AT("0167", LATEX_BAR("t", "0.6ex"))                         \
 	LATEX_AT("017F", "f")
 
 /* Bound of a whole document: the largest resume (resumes.h limits) escaped. */
