@@ -21,7 +21,7 @@ MEDRIN_REDIS_TIMEOUT_MS MEDRIN_MIGRATIONS_DIR SECRET_KEY JWT_SECRET_KEY JWT_ALGO
 MEDRIN_JWT_PRIVATE_KEY_FILE MEDRIN_JWT_PUBLIC_KEY_FILE JWT_ACCESS_TOKEN_EXPIRE_MINUTES
 MEDRIN_REFRESH_TOKEN_EXPIRE_DAYS MEDRIN_JWT_ISSUER MEDRIN_JWT_AUDIENCE
 MEDRIN_REFRESH_GRACE_SECONDS OTP_EXPIRY_SECONDS LOGIN_OTP MEDRIN_HASH_CONCURRENCY
-MEDRIN_RUN_DIR SMTP_URL MAIL_FROM MEDRIN_PUBLIC_URL MEDRIN_WORKER_POLL_SECONDS
+MEDRIN_RUN_DIR SMTP_URL MAIL_FROM MEDRIN_PUBLIC_URL MEDRIN_WORKER_POLL_SECONDS MEDRIN_FILES_DIR
 GEMINI_API_KEY GEMINI_API_URL GEMINI_MODEL"
 
 say()  { printf '%s\n' "$*"; }
@@ -47,7 +47,7 @@ medrin_paths() {
 	STATE=$(cd "$s" && pwd)
 	BUILD=$b
 	export MEDRIN_STATE_DIR=$STATE MEDRIN_BUILD_DIR=$BUILD
-	mkdir -p "$STATE"/{pids,log,sock,san,run,tls,nginx/conf,nginx/tmp}
+	mkdir -p "$STATE"/{pids,log,sock,san,run,tls,files,nginx/conf,nginx/tmp}
 }
 
 # build_is_sanitized DIR: true when DIR was configured with --enable-asan/--enable-ubsan.
@@ -295,6 +295,7 @@ medrin_config() {
 	: "${JWT_SECRET_KEY:=$DEV_JWT_SECRET_KEY}"
 	: "${MEDRIN_MIGRATIONS_DIR:=$MEDRIN_ROOT/sql/migrations}"
 	: "${MEDRIN_RUN_DIR:=$STATE/run}"
+	: "${MEDRIN_FILES_DIR:=$STATE/files}"
 	: "${MEDRIN_PUBLIC_URL:=$MEDRIN_URL}"
 
 	CONFIG_KEYS_LINE=$keys
@@ -676,7 +677,7 @@ nginx_render() {
 	n=1
 	for p in $POOL_PORTS; do servers+=" $p medrin_pool_$n"; n=$((n + 1)); done
 	NGX_STATE=$STATE NGX_USER_LINE=$user_line NGX_UPSTREAMS=$upstreams NGX_SERVERS=$servers \
-	NGX_AUTH_RATE=${MEDRIN_NGINX_AUTH_RATE:-50r/s} NGX_AUTH_BURST=${MEDRIN_NGINX_AUTH_BURST:-200} \
+	NGX_FILES_DIR=${MEDRIN_FILES_DIR:-$STATE/files} NGX_AUTH_RATE=${MEDRIN_NGINX_AUTH_RATE:-50r/s} NGX_AUTH_BURST=${MEDRIN_NGINX_AUTH_BURST:-200} \
 	python3 - "$MEDRIN_ROOT/nginx/dev.conf.in" "$STATE/nginx/conf/nginx.conf" <<'EOF'
 import os, sys
 src, dst = sys.argv[1], sys.argv[2]

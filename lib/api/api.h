@@ -152,6 +152,18 @@ int api_oidc_start(struct api_req *r);    /* GET /auth/oidc/{provider}/start: 30
 int api_oidc_callback(struct api_req *r); /* GET /auth/oidc/{provider}/callback: 302 */
 int api_oidc_exchange(struct api_req *r); /* POST /auth/oidc/exchange: token pair */
 int api_oidc_unlink(struct api_req *r);   /* DELETE /users/me/identities/{provider} */
+/* resumes.c: the Resumes endpoints (domain/resumes.h). */
+int api_resumes_list(struct api_req *r);
+int api_resumes_create(struct api_req *r);
+int api_resumes_get(struct api_req *r);
+int api_resumes_replace(struct api_req *r);
+int api_resumes_patch(struct api_req *r);
+int api_resumes_delete(struct api_req *r);
+int api_resumes_compile(struct api_req *r);
+int api_resumes_rating(struct api_req *r);
+int api_resumes_pdf(struct api_req *r);
+/* tasks.c: GET /tasks/{id} (owner only). */
+int api_tasks_get(struct api_req *r);
 
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain

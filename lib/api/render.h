@@ -13,6 +13,7 @@
 #include "domain/profiles.h"
 #include "domain/users_manage.h"
 #include "domain/oidc.h"
+#include "domain/resumes.h"
 
 struct arena;
 
@@ -45,5 +46,18 @@ json_object *render_employers_page(struct arena *a, const struct employers_page 
 /* GET /users/me: the user view plus "identities": [{provider, email, linked_at}] (the
  * linked OpenID Connect providers, oldest first; [] when none). */
 json_object *render_me_view(struct arena *a, const struct oidc_me *me);
+/* api.md's resume: id, title, template, contact{name, email, phone, linkedin, github,
+ * website}, sections[{id, section_type, title, position, items[{id, title, organization,
+ * location, start_date, end_date (null when unset), description, bullets, position}]}],
+ * has_pdf, created_at, updated_at. */
+json_object *render_resume(struct arena *a, const struct resume *r);
+/* {"items": [resume...], "next_cursor": null} (the whole list: at most
+ * RESUMES_MAX_PER_USER). */
+json_object *render_resumes(struct arena *a, const struct resume_list *l);
+/* 202 body of a queued task: {"task_id", "status_url"}. */
+json_object *render_task_accepted(struct arena *a, const char *task_id, const char *url);
+/* GET /tasks/{id}: {"id", "kind", "status", "result" (succeeded), "error" (failed),
+ * "created_at", "updated_at"}. */
+json_object *render_task(struct arena *a, const struct task_view *t);
 
 #endif

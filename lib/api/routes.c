@@ -5,6 +5,7 @@
  * Names are module_action and appear in logs and metrics. Adding an endpoint: see
  * docs/internals/http.md. */
 #include "api/api.h"
+#include "domain/resumes.h"
 
 /* One row per route, as a table reads best (clang-format would break rows apart). */
 /* clang-format off */
@@ -70,6 +71,16 @@ const struct route api_routes[] = {
 	{ { "GET", "/api/v1/users/{id}" }, api_users_get, ROUTE_AUTH, 0, "users_get" },
 	{ { "PUT", "/api/v1/users/{id}" }, api_users_update, ROUTE_JSON | ROUTE_AUTH, 0,
 	  "users_update" },
+	{ { "GET", "/api/v1/resumes" }, api_resumes_list, ROUTE_AUTH, 0, "resumes_list" },
+	{ { "POST", "/api/v1/resumes" }, api_resumes_create, ROUTE_AUTH | ROUTE_JSON, RESUMES_BODY_MAX, "resumes_create" },
+	{ { "DELETE", "/api/v1/resumes/{id}" }, api_resumes_delete, ROUTE_AUTH, 0, "resumes_delete" },
+	{ { "GET", "/api/v1/resumes/{id}" }, api_resumes_get, ROUTE_AUTH, 0, "resumes_get" },
+	{ { "PATCH", "/api/v1/resumes/{id}" }, api_resumes_patch, ROUTE_AUTH | ROUTE_JSON, 0, "resumes_patch" },
+	{ { "PUT", "/api/v1/resumes/{id}" }, api_resumes_replace, ROUTE_AUTH | ROUTE_JSON, RESUMES_BODY_MAX, "resumes_replace" },
+	{ { "POST", "/api/v1/resumes/{id}/compile" }, api_resumes_compile, ROUTE_AUTH, 0, "resumes_compile" },
+	{ { "GET", "/api/v1/resumes/{id}/pdf" }, api_resumes_pdf, ROUTE_AUTH, 0, "resumes_pdf" },
+	{ { "POST", "/api/v1/resumes/{id}/rating" }, api_resumes_rating, ROUTE_AUTH, 0, "resumes_rating" },
+	{ { "GET", "/api/v1/tasks/{id}" }, api_tasks_get, ROUTE_AUTH, 0, "tasks_get" },
 };
 /* clang-format on */
 

@@ -113,6 +113,20 @@ static const struct config_key config_table[] = {
 	    "comma-separated front-end URLs a sign-in may return to (exact match)"),
 	INT("MEDRIN_OIDC_TIMEOUT_MS", oidc_timeout_ms, "3000", 100, 30000,
 	    "bound on each request to a provider (discovery, keys, token)"),
+	/* resumes */
+	STR("MEDRIN_FILES_DIR", files_dir, "/var/lib/medrin/files", 0, NULL,
+	    "where compiled PDFs are stored; nginx serves it as the internal /files/"),
+	INT("MEDRIN_COMPILE_TIMEOUT_SECONDS", compile_timeout_s, "20", 1, 600,
+	    "wall-clock limit of one TeX run (CPU limit 1 s more; the lease 10 s more)"),
+	INT("MEDRIN_COMPILE_MEMORY_MB", compile_memory_mb, "1024", 64, 16384,
+	    "address-space limit of the TeX run in MiB"),
+	STR("GEMINI_API_URL", gemini_api_url, "https://generativelanguage.googleapis.com/v1beta",
+	    CONFIG_URL, NULL, "base URL of the Gemini-compatible API ({url}/models/{model}:generateContent)"),
+	STR("GEMINI_API_KEY", gemini_api_key, NULL, CONFIG_SECRET, NULL,
+	    "API key for rating (x-goog-api-key); unset: POST /resumes/{id}/rating answers 503"),
+	STR("GEMINI_MODEL", gemini_model, "gemini-1.5-flash", 0, NULL, "model used for rating"),
+	INT("GEMINI_TIMEOUT_SECONDS", gemini_timeout_s, "30", 1, 300,
+	    "timeout of one generateContent request"),
 };
 /* clang-format on */
 

@@ -76,6 +76,14 @@ struct config {
 	int oidc_timeout_ms;          /* MEDRIN_OIDC_TIMEOUT_MS: bound on each provider request */
 	struct config_oidc oidc[CONFIG_OIDC_MAX]; /* derived: one per listed provider */
 	int noidc;
+	/* resumes */
+	const char *files_dir;      /* MEDRIN_FILES_DIR: compiled PDFs (nginx /files/) */
+	int compile_timeout_s;      /* MEDRIN_COMPILE_TIMEOUT_SECONDS */
+	int compile_memory_mb;      /* MEDRIN_COMPILE_MEMORY_MB */
+	const char *gemini_api_url; /* GEMINI_API_URL */
+	const char *gemini_api_key; /* GEMINI_API_KEY */
+	const char *gemini_model;   /* GEMINI_MODEL */
+	int gemini_timeout_s;       /* GEMINI_TIMEOUT_SECONDS */
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };

@@ -6,6 +6,7 @@
 #include "base/log.h"
 #include "domain/audit.h"
 #include "domain/oidc.h"
+#include "domain/resumes.h"
 #include "domain/sessions.h"
 #include "domain/tasks.h"
 #include "domain/users.h"
@@ -34,6 +35,8 @@ static int register_modules(struct services *s)
 		rc = profiles_register(s->db);
 	if (rc == ERR_OK)
 		rc = oidc_register(s->db);
+	if (rc == ERR_OK)
+		rc = resumes_register(s->db);
 	if (rc == ERR_OK)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)

@@ -19,5 +19,6 @@ Suite *record_suite(void);
 Suite *sessions_suite(void);
 Suite *store_suite(void);
 Suite *oidc_suite(void);
+Suite *latex_suite(void);
 
 #endif
