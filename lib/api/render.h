@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include "domain/accounts.h"
+#include "domain/jobs.h"
 
 struct arena;
 
@@ -28,5 +29,20 @@ json_object *render_sessions(struct arena *a, const struct accounts_sessions_pag
 
 /* {"message": text} plus "attempts_remaining" when attempts >= 0. */
 json_object *render_message(struct arena *a, const char *text, int attempts);
+
+/* A job application: id, company_name, position, status, applied_on, url, location,
+ * salary ({"min","max","currency","period"} or null), description, created_at,
+ * updated_at; absent optional fields are null. */
+json_object *render_job(struct arena *a, const struct job *j);
+json_object *render_job_member(const struct job *j);
+/* {"items":[job…], "next_cursor"} */
+json_object *render_jobs_page(struct arena *a, const struct jobs_page *p);
+/* A note: id, job_id, content, reminder_time, reminded_at (null until mailed),
+ * created_at, updated_at. */
+json_object *render_note(struct arena *a, const struct note *n);
+json_object *render_note_member(const struct note *n);
+json_object *render_notes_page(struct arena *a, const struct notes_page *p);
+/* {"total": n, "by_status": {"wishlist": n, … every status, zeros included}} */
+json_object *render_job_stats(struct arena *a, const struct job_stats *s);
 
 #endif

@@ -27,4 +27,19 @@ int mailer_queue_register_conflict(struct db *db, const struct config *cfg, stru
 int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
                                   const char *to) MUSTCHECK;
 
+/* A note's reminder (jobs_reminder_fire): the job's company and position, the note, the
+ * time it was due (text) and a link to the job (MEDRIN_PUBLIC_URL/jobs/{id}); late says
+ * it is sent well after that time (no worker was running). */
+struct mailer_reminder {
+	const char *to;
+	const char *job_id;
+	const char *company;
+	const char *position;
+	const char *note;
+	const char *due;
+	int late;
+};
+int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena *a,
+                          const struct mailer_reminder *m) MUSTCHECK;
+
 #endif

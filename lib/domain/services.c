@@ -5,6 +5,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "domain/audit.h"
+#include "domain/jobs.h"
 #include "domain/sessions.h"
 #include "domain/tasks.h"
 #include "domain/users.h"
@@ -23,6 +24,8 @@ static int register_modules(struct services *s)
 		rc = tasks_register(s->db);
 	if (rc == ERR_OK)
 		rc = audit_register(s->db);
+	if (rc == ERR_OK)
+		rc = jobs_register(s->db);
 	if (rc == ERR_OK)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)
