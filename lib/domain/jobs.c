@@ -52,7 +52,7 @@ const char *const jobs_salary_periods[] = {"hour", "day", "week", "month", "year
 #define LIST_SQL(filter, key, cast, cmp, dir)                                                     \
 	"SELECT " JOB_COLS " FROM jobs WHERE user_id = $1::uuid" filter " AND (" key ", id) " cmp \
 	" ($2::" cast ", $3::uuid) AND ($4::text IS NULL OR company_name ILIKE $4::text "         \
-	"OR position ILIKE $4::text) ORDER BY " key " " dir ", id " dir " LIMIT $5::int"
+	"OR position ILIKE $4::text) ORDER BY jobs." key " " dir ", jobs.id " dir " LIMIT $5::int"
 #define ST " AND status = $6::text"
 
 /* The written columns: $2..$12 for an insert (after the owner), $3..$13 for an update
