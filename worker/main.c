@@ -38,6 +38,7 @@
 #include "base/util.h"
 #include "domain/latex.h"
 #include "domain/resumes.h"
+#include "domain/jobs.h"
 #include "domain/tasks.h"
 #include "store/db.h"
 #include "compile.h"
@@ -371,6 +372,35 @@ static int run_mail(struct run *r)
 	return rc;
 }
 
+/* run_reminder fires a note's reminder ({"note_id"}): jobs_reminder_fire marks the note
+ * reminded and queues the mail in one transaction, only if this task is still the note's
+ * reminder and it was not mailed yet, so a second run (another worker after a lost
+ * lease, a retry) sends nothing. A note deleted or re-armed meanwhile: success, nothing
+ * sent (the result says so). */
+static int run_reminder(struct run *r)
+{
+	const char *note_id = payload_str(r->payload, "note_id");
+	enum jobs_reminder_outcome outcome;
+	int late = 0, rc;
+
+	if (note_id == NULL || !util_uuid_valid(note_id)) {
+		snprintf(r->err, sizeof(r->err), "reminder payload needs a note_id uuid");
+		return ERR_INVALID;
+	}
+	rc = jobs_reminder_fire(r->db, r->cfg, r->a, r->t->id, note_id, &outcome, &late);
+	if (rc != ERR_OK) {
+		snprintf(r->err, sizeof(r->err), "reminder not fired: %s", err_name(rc));
+		return rc == ERR_INVALID ? ERR_INVALID : ERR_UNAVAILABLE;
+	}
+	r->result = json_object_new_object();
+	json_object_object_add(
+	    r->result, "outcome",
+	    json_object_new_string(outcome == JOBS_REMINDER_SENT ? "mail_queued" : "stale"));
+	if (outcome == JOBS_REMINDER_SENT)
+		json_object_object_add(r->result, "late", json_object_new_boolean(late));
+	return ERR_OK;
+}
+
 static int64_t wall_ms(void)
 {
 	struct timespec ts;
@@ -540,8 +570,8 @@ static int compile_lease(const struct config *cfg)
  * only bounds how long a dead worker keeps a task (it is renewed every lease/3 while the
  * task runs), so it can stay short even for long kinds; max_attempts is applied when a
  * task is claimed (tasks_claim). Names: [a-z0-9_-]+.
- * Next: reminder (mail-like, 60 s, 8). lease: when not NULL, the lease is computed from
- * the configuration (policy.lease_seconds is then ignored). */
+ * lease: when not NULL, the lease is computed from the configuration
+ * (policy.lease_seconds is then ignored). */
 struct kind {
 	struct task_policy policy; /* kind, lease_seconds, max_attempts */
 	int (*run)(struct run *r);
@@ -551,6 +581,7 @@ struct kind {
 
 static const struct kind kind_table[] = {
     {{"mail", 60, 8}, run_mail, 0, NULL},
+    {{"reminder", 60, 8}, run_reminder, 0, NULL},
     {{"test_sleep", 3, 3}, run_test_sleep, 1, NULL},
     {{"compile", 0, 3}, run_compile, 0, compile_lease},
     {{"rating", 120, 5}, run_rating, 0, NULL},
@@ -753,7 +784,8 @@ int main(int argc, char **argv)
 	kinds_init(&ks, &cfg);
 	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s,
 	            cfg.db_io_timeout_ms);
-	if (tasks_register(db) != ERR_OK || resumes_register(db) != ERR_OK) {
+	if (tasks_register(db) != ERR_OK || resumes_register(db) != ERR_OK ||
+	    jobs_register(db) != ERR_OK) {
 		log_error("the task statements were refused at registration");
 		exit_code = 1;
 		goto out;

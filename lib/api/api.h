@@ -164,6 +164,19 @@ int api_resumes_rating(struct api_req *r);
 int api_resumes_pdf(struct api_req *r);
 /* tasks.c: GET /tasks/{id} (owner only). */
 int api_tasks_get(struct api_req *r);
+/* jobs.c: the job-application tracker (/jobs, /jobs/{id}/notes, /notes/{id}); each
+ * calls one function of domain/jobs.h. */
+int api_jobs_list(struct api_req *r);
+int api_jobs_create(struct api_req *r);
+int api_jobs_stats(struct api_req *r);
+int api_jobs_get(struct api_req *r);
+int api_jobs_replace(struct api_req *r);
+int api_jobs_update(struct api_req *r);
+int api_jobs_delete(struct api_req *r);
+int api_jobs_notes_list(struct api_req *r);
+int api_jobs_notes_create(struct api_req *r);
+int api_notes_update(struct api_req *r);
+int api_notes_delete(struct api_req *r);
 
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain

@@ -240,6 +240,37 @@ static json_object *resume_member(const struct resume *r)
 json_object *render_resume(struct arena *a, const struct resume *r)
 {
 	json_object *o = resume_member(r);
+json_object *render_job_member(const struct job *j)
+{
+	json_object *o = json_object_new_object();
+	json_object *sal = NULL;
+
+	json_object_object_add(o, "id", json_object_new_string(j->id));
+	json_object_object_add(o, "company_name", json_object_new_string(j->company_name));
+	json_object_object_add(o, "position", json_object_new_string(j->position));
+	json_object_object_add(o, "status", json_object_new_string(j->status));
+	json_object_object_add(o, "applied_on", json_object_new_string(j->applied_on));
+	json_object_object_add(o, "url", str_or_null(j->url));
+	json_object_object_add(o, "location", str_or_null(j->location));
+	if (j->salary.present) {
+		sal = json_object_new_object();
+		json_object_object_add(
+		    sal, "min", j->salary.has_min ? json_object_new_int64(j->salary.min) : NULL);
+		json_object_object_add(
+		    sal, "max", j->salary.has_max ? json_object_new_int64(j->salary.max) : NULL);
+		json_object_object_add(sal, "currency", str_or_null(j->salary.currency));
+		json_object_object_add(sal, "period", str_or_null(j->salary.period));
+	}
+	json_object_object_add(o, "salary", sal);
+	json_object_object_add(o, "description", str_or_null(j->description));
+	json_object_object_add(o, "created_at", json_object_new_string(j->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_string(j->updated_at));
+	return o;
+}
+
+json_object *render_job(struct arena *a, const struct job *j)
+{
+	json_object *o = render_job_member(j);
 
 	arena_defer(a, put_json, o);
 	return o;
@@ -307,5 +338,60 @@ json_object *render_task(struct arena *a, const struct task_view *t)
 		json_object_object_add(o, "error", json_object_new_string(t->error));
 	json_object_object_add(o, "created_at", json_object_new_string(t->created_at));
 	json_object_object_add(o, "updated_at", json_object_new_string(t->updated_at));
+json_object *render_jobs_page(struct arena *a, const struct jobs_page *p)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array_ext((int)p->n);
+
+	for (size_t i = 0; i < p->n; i++)
+		json_object_array_add(items, render_job_member(&p->items[i]));
+	json_object_object_add(o, "items", items);
+	json_object_object_add(o, "next_cursor", str_or_null(p->next_cursor));
+	return o;
+}
+
+json_object *render_note_member(const struct note *n)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(n->id));
+	json_object_object_add(o, "job_id", json_object_new_string(n->job_id));
+	json_object_object_add(o, "content", json_object_new_string(n->content));
+	json_object_object_add(o, "reminder_time", str_or_null(n->reminder_time));
+	json_object_object_add(o, "reminded_at", str_or_null(n->reminded_at));
+	json_object_object_add(o, "created_at", json_object_new_string(n->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_string(n->updated_at));
+	return o;
+}
+
+json_object *render_note(struct arena *a, const struct note *n)
+{
+	json_object *o = render_note_member(n);
+
+	arena_defer(a, put_json, o);
+	return o;
+}
+
+json_object *render_notes_page(struct arena *a, const struct notes_page *p)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array_ext((int)p->n);
+
+	for (size_t i = 0; i < p->n; i++)
+		json_object_array_add(items, render_note_member(&p->items[i]));
+	json_object_object_add(o, "items", items);
+	json_object_object_add(o, "next_cursor", str_or_null(p->next_cursor));
+	return o;
+}
+
+json_object *render_job_stats(struct arena *a, const struct job_stats *s)
+{
+	json_object *o = json_new_object(a);
+	json_object *by = json_object_new_object();
+
+	for (int i = 0; i < JOBS_NSTATUS; i++)
+		json_object_object_add(by, jobs_statuses[i], json_object_new_int64(s->counts[i]));
+	json_object_object_add(o, "total", json_object_new_int64(s->total));
+	json_object_object_add(o, "by_status", by);
 	return o;
 }

@@ -14,6 +14,7 @@
 #include "domain/users_manage.h"
 #include "domain/oidc.h"
 #include "domain/resumes.h"
+#include "domain/jobs.h"
 
 struct arena;
 
@@ -59,5 +60,19 @@ json_object *render_task_accepted(struct arena *a, const char *task_id, const ch
 /* GET /tasks/{id}: {"id", "kind", "status", "result" (succeeded), "error" (failed),
  * "created_at", "updated_at"}. */
 json_object *render_task(struct arena *a, const struct task_view *t);
+/* A job application: id, company_name, position, status, applied_on, url, location,
+ * salary ({"min","max","currency","period"} or null), description, created_at,
+ * updated_at; absent optional fields are null. */
+json_object *render_job(struct arena *a, const struct job *j);
+json_object *render_job_member(const struct job *j);
+/* {"items":[job…], "next_cursor"} */
+json_object *render_jobs_page(struct arena *a, const struct jobs_page *p);
+/* A note: id, job_id, content, reminder_time, reminded_at (null until mailed),
+ * created_at, updated_at. */
+json_object *render_note(struct arena *a, const struct note *n);
+json_object *render_note_member(const struct note *n);
+json_object *render_notes_page(struct arena *a, const struct notes_page *p);
+/* {"total": n, "by_status": {"wishlist": n, … every status, zeros included}} */
+json_object *render_job_stats(struct arena *a, const struct job_stats *s);
 
 #endif

@@ -285,5 +285,64 @@ int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct are
 out:
 	if (rc)
 		log_warn("mailer: provider-linked notice not queued: %s", err_name(rc));
+/* one_line: s with every control character (CR, LF, tab, ...) as a space, for the subject. */
+static const char *one_line(struct arena *a, const char *s)
+{
+	char *o = arena_strdup(a, s != NULL ? s : "");
+
+	for (unsigned char *p = (unsigned char *)o; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return o;
+}
+
+int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena *a,
+                          const struct mailer_reminder *m)
+{
+	const char *company, *position, *subject, *body, *link;
+	const char *base = cfg != NULL && cfg->public_url != NULL ? cfg->public_url : "";
+	size_t blen = strlen(base);
+	int rc;
+
+	if (m == NULL || m->to == NULL || !util_email_valid(m->to) || m->job_id == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	company = one_line(a, m->company);
+	position = one_line(a, m->position);
+	link = arena_printf(a, "%.*s/jobs/%s", (int)blen, base, m->job_id);
+	subject = arena_printf(a, "%s: %s at %s", m->late ? "Late reminder" : "Reminder", position,
+	                       company);
+	body = arena_printf(
+	    a,
+	    "Hello,\n"
+	    "\n"
+	    "Here is the reminder you set on your job application.\n"
+	    "\n"
+	    "Company:  %s\n"
+	    "Position: %s\n"
+	    "Due:      %s\n"
+	    "%s"
+	    "\n"
+	    "Your note:\n"
+	    "\n"
+	    "%s\n"
+	    "\n"
+	    "Open the application: %s\n"
+	    "\n"
+	    "-- \n"
+	    "Medrin\n",
+	    company, position, m->due != NULL ? m->due : "",
+	    m->late ? "\nThis reminder is late: it could not be sent at the time above (no\n"
+	              "Medrin worker was running then, or the time had already passed when\n"
+	              "it was set), so it is sent now.\n"
+	            : "",
+	    m->note != NULL ? m->note : "", link);
+	rc = queue(db, a, m->to, subject, body);
+out:
+	if (rc)
+		log_warn("mailer: reminder not queued: %s", err_name(rc));
 	return rc;
 }

@@ -37,4 +37,19 @@ int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct a
 int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct arena *a,
                                const char *to, const char *new_email) MUSTCHECK;
 
+/* A note's reminder (jobs_reminder_fire): the job's company and position, the note, the
+ * time it was due (text) and a link to the job (MEDRIN_PUBLIC_URL/jobs/{id}); late says
+ * it is sent well after that time (no worker was running). */
+struct mailer_reminder {
+	const char *to;
+	const char *job_id;
+	const char *company;
+	const char *position;
+	const char *note;
+	const char *due;
+	int late;
+};
+int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena *a,
+                          const struct mailer_reminder *m) MUSTCHECK;
+
 #endif

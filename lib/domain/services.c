@@ -7,6 +7,7 @@
 #include "domain/audit.h"
 #include "domain/oidc.h"
 #include "domain/resumes.h"
+#include "domain/jobs.h"
 #include "domain/sessions.h"
 #include "domain/tasks.h"
 #include "domain/users.h"
@@ -37,6 +38,8 @@ static int register_modules(struct services *s)
 		rc = oidc_register(s->db);
 	if (rc == ERR_OK)
 		rc = resumes_register(s->db);
+	if (rc == ERR_OK)
+		rc = jobs_register(s->db);
 	if (rc == ERR_OK)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)

@@ -27,6 +27,12 @@ static const struct db_stmt tasks_stmts[] = {
      "VALUES ($1::text, $2::uuid, jsonb_object($3::text[])) RETURNING id) "
      "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
      3},
+    /* The same for a task that becomes due at $4 (a note's reminder). */
+    {"tasks_enqueue_at",
+     "WITH t AS (INSERT INTO tasks (kind, user_id, payload, run_at) "
+     "VALUES ($1::text, $2::uuid, jsonb_object($3::text[]), $4::timestamptz) RETURNING id) "
+     "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
+     4},
     /* $1/$2/$3: the claimant's kind table as parallel arrays (kind, lease seconds,
      * max attempts); $4: the lease of a kind not in it. */
     {"tasks_claim",
@@ -103,8 +109,14 @@ int tasks_backoff_seconds(int attempt)
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
                   const struct record *payload, char **id)
 {
+	return tasks_enqueue_at(db, a, kind, user_id, payload, NULL, id);
+}
+
+int tasks_enqueue_at(struct db *db, struct arena *a, const char *kind, const char *user_id,
+                     const struct record *payload, const char *run_at, char **id)
+{
 	PGresult *res = NULL;
-	const char *params[3];
+	const char *params[4];
 	int rc;
 
 	if (kind == NULL || *kind == '\0' || payload == NULL) {
@@ -114,7 +126,11 @@ int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *
 	params[0] = kind;
 	params[1] = user_id;
 	params[2] = record_pg_array(a, payload);
-	rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
+	params[3] = run_at;
+	if (run_at == NULL)
+		rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
+	else
+		rc = db_exec(db, a, "tasks_enqueue_at", 4, params, &res);
 	if (rc)
 		goto out;
 	if (db_rows(res) != 1) {

@@ -54,6 +54,12 @@ int tasks_register(struct db *db) MUSTCHECK;
  * transaction if one is open. */
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
                   const struct record *payload, char **id) MUSTCHECK;
+/* tasks_enqueue_at is tasks_enqueue for a task that becomes due at run_at (timestamptz
+ * text, e.g. RFC 3339; NULL: now). The NOTIFY still goes at commit: idle workers then
+ * sleep until it is due (tasks_next_due). ERR_INVALID also for a run_at PostgreSQL
+ * refuses. */
+int tasks_enqueue_at(struct db *db, struct arena *a, const char *kind, const char *user_id,
+                     const struct record *payload, const char *run_at, char **id) MUSTCHECK;
 
 /* tasks_claim takes one due task of any kind (status queued, run_at <= now, or running
  * with an expired lease) and marks it running: attempts + 1, locked_until = now + the

@@ -20,5 +20,6 @@ Suite *sessions_suite(void);
 Suite *store_suite(void);
 Suite *oidc_suite(void);
 Suite *latex_suite(void);
+Suite *jobs_suite(void);
 
 #endif
