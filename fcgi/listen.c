@@ -3,7 +3,9 @@
  * O_NONBLOCK; libfcgi only ever sees the fd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -307,4 +309,37 @@ void listen_close(struct listen_sock *ls)
 			unlink(ls->path);
 		ls->path[0] = '\0';
 	}
+}
+
+void listen_stop_new(const struct listen_sock *ls)
+{
+	struct stat st;
+
+	if (ls->fd < 0 || ls->from_systemd)
+		return;
+	if (ls->is_unix) {
+		if (ls->path[0] && lstat(ls->path, &st) == 0 && st.st_dev == ls->dev &&
+		    st.st_ino == ls->ino && unlink(ls->path) == 0)
+			log_info("listen: %s unlinked; serving the connections already queued",
+			         ls->path);
+		return;
+	}
+	/* Return 0 for every packet: the listener drops SYNs (and nothing else reaches a
+	 * listening socket once the handshake is done: accepted sockets have no filter). */
+	struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {1, drop};
+
+	if (setsockopt(ls->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		log_warn("listen: cannot stop new connections: %s", strerror(errno));
+	else
+		log_info("listen: new connections dropped; serving the ones already queued");
+}
+
+int listen_backlog_empty(const struct listen_sock *ls)
+{
+	struct pollfd p = {ls->fd, POLLIN, 0};
+
+	if (ls->fd < 0)
+		return 1;
+	return poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN);
 }
