@@ -324,10 +324,17 @@ void listen_stop_new(const struct listen_sock *ls)
 			         ls->path);
 		return;
 	}
-	/* Return 0 for every packet: the listener drops SYNs (and nothing else reaches a
-	 * listening socket once the handshake is done: accepted sockets have no filter). */
-	struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
-	struct sock_fprog prog = {1, drop};
+	/* Drop a packet with SYN set and ACK clear (a new connection), pass everything else.
+	 * The filter runs with the packet at its TCP header (byte 13: the flags). Sockets
+	 * accepted later inherit the filter, so it must let their segments through. */
+	struct sock_filter drop[] = {
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+	    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = {sizeof(drop) / sizeof(drop[0]), drop};
 
 	if (setsockopt(ls->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
 		log_warn("listen: cannot stop new connections: %s", strerror(errno));

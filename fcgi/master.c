@@ -506,15 +506,15 @@ static void begin_stop(struct master *m, int sig)
 		return;
 	abandon_reload(m);
 	m->stopping = 1;
+	/* First no new connections, then the workers serve what is already queued: closing
+	 * a listening socket resets every connection in its backlog, and nginx cannot retry
+	 * a POST it has already sent. STOPPING=1 goes out once new ones are refused. */
+	listen_stop_new(m->ls);
 	if (sdnotify("STOPPING=1") < 0)
 		log_warn("sd_notify STOPPING failed");
 	log_info("%s: graceful stop; new connections go elsewhere, %zu worker(s) serve the "
 	         "backlog and finish their requests (up to %d s)",
 	         strsignal(sig), m->nkids, m->cur.cfg->drain_seconds);
-	/* First no new connections, then the workers serve what is already queued: closing
-	 * a listening socket resets every connection in its backlog, and nginx cannot retry
-	 * a POST it has already sent. */
-	listen_stop_new(m->ls);
 	m->stop_deadline = now_usec() + (int64_t)m->cur.cfg->drain_seconds * 1000 * MS;
 	m->backlog_wait = 1;
 	m->empty_checks = 0;

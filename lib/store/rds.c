@@ -238,8 +238,8 @@ int rds_set_sentinels(struct rds *r, const char *list, const char *master, int w
 		ps[r->nsentinels] = (int)port;
 		r->nsentinels++;
 		p += n;
-		if (*p == ',')
-			p++;
+		if (*p == ',' && *++p == '\0')
+			goto bad; /* a trailing comma */
 	}
 	r->master_name = xstrndup(master, strlen(master));
 	r->failover_wait_ms = wait_ms >= 0 ? wait_ms : 0;

@@ -179,8 +179,8 @@ class GracefulStopBacklogTest(test_reload.NotifyTest):
             queued.append(s)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.next_message().get("STOPPING"), "1")
-        wait_until(lambda: not os.path.exists(path), 5,
-                   message="the socket file is still there after SIGTERM")
+        # STOPPING=1 is sent once the file is gone.
+        self.assertFalse(os.path.exists(path), "the socket file is still there after SIGTERM")
         with self.assertRaises(OSError):
             c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -205,6 +205,71 @@ class GracefulStopBacklogTest(test_reload.NotifyTest):
                 served += 1
         self.assertEqual(served, len(queued), "connections queued at SIGTERM were reset")
         self.assertEqual(proc.wait(30), 0)
+
+
+class GracefulStopTcpTest(test_reload.NotifyTest):
+    """The same over TCP: after SIGTERM new SYNs are dropped (a connect does not complete,
+    and once the pool is gone it is refused), the connections already queued are served."""
+
+    test_notifications_follow_readiness = None
+
+    def start(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        logf = open(self.log, "ab")
+        self.addCleanup(logf.close)
+        env = harness.child_env(
+            MEDRIN_LISTEN="127.0.0.1:%d" % self.port, MEDRIN_WORKERS=2,
+            MEDRIN_RUN_DIR=os.path.join(self.tmp, "run"), MEDRIN_ENV_FILE=self.envfile,
+            MEDRIN_DRAIN_SECONDS=10, NOTIFY_SOCKET=os.path.join(self.tmp, "notify"),
+            LISTEN_FDS=None, LISTEN_PID=None, JWT_ALGORITHM="HS256",
+            MEDRIN_JWT_PUBLIC_KEY_FILE=None, MEDRIN_JWT_PRIVATE_KEY_FILE=None)
+        proc = subprocess.Popen([self.exe], env=env, stdout=logf, stderr=subprocess.STDOUT)
+        self.addCleanup(self.stop, proc)
+        return proc
+
+    def test_tcp_backlog_served_and_new_syns_dropped(self):
+        proc = self.start()
+        self.assertEqual(self.next_message().get("READY"), "1")
+        addr = ("127.0.0.1", self.port)
+        slow = [socket.create_connection(addr, timeout=10) for _ in range(2)]
+        queued = []
+        params = fcgi_params({"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health",
+                              "SCRIPT_NAME": "/api/v1/health", "QUERY_STRING": "",
+                              "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+                              "CONTENT_LENGTH": "0"})
+        for _ in range(10):
+            s = socket.create_connection(addr, timeout=30)
+            s.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, params)
+                      + fcgi_record(4, b"") + fcgi_record(5, b""))
+            queued.append(s)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.next_message().get("STOPPING"), "1")
+        # STOPPING=1 is sent once the filter is attached: a new connect does not complete.
+        with self.assertRaises(socket.timeout):
+            c = socket.create_connection(addr, timeout=0.5)
+            c.close()
+        for s in slow:
+            s.close()
+        served = 0
+        for s in queued:
+            data = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            s.close()
+            served += b'{"status":"ok"}' in data
+        self.assertEqual(served, len(queued), "connections queued at SIGTERM were reset")
+        self.assertEqual(proc.wait(30), 0)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(addr, timeout=2).close()
 
 
 if __name__ == "__main__":
