@@ -14,6 +14,7 @@
  * heartbeat thread inherits the blocked mask and never takes a signal.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -363,6 +364,16 @@ static int run_mail(struct run *r)
 		snprintf(r->err, sizeof(r->err), "mail payload needs string to, subject, body");
 		return ERR_INVALID;
 	}
+	/* A code mail carries its code's expiry (epoch seconds): after it, the mail is
+	 * useless, so it is dropped (failed for good, body scrubbed) instead of sent. */
+	const char *expires = payload_str(r->payload, "expires_at");
+	long exp = 0;
+
+	if (expires != NULL && util_parse_long(expires, 0, LONG_MAX, &exp) == ERR_OK &&
+	    (long)time(NULL) >= exp) {
+		snprintf(r->err, sizeof(r->err), "the code expired before the mail could be sent");
+		return ERR_INVALID;
+	}
 	rc = smtp_send(r->cfg, to, subject, body, r->err);
 	if (rc == ERR_OK) {
 		r->result = json_object_new_object();
@@ -580,7 +591,8 @@ struct kind {
 };
 
 static const struct kind kind_table[] = {
-    {{"mail", 60, 8}, run_mail, 0, NULL},
+    /* mail: retried over MEDRIN_MAIL_RETRY_HOURS (run_one), not a number of attempts */
+    {{"mail", 60, 100000}, run_mail, 0, NULL},
     {{"reminder", 60, 8}, run_reminder, 0, NULL},
     {{"test_sleep", 3, 3}, run_test_sleep, 1, NULL},
     {{"compile", 0, 3}, run_compile, 0, compile_lease},
@@ -642,6 +654,8 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 	rc = tasks_claim(db, a, ks->policy, ks->n, &t);
 	if (rc)
 		return rc;
+	if (strcmp(t.kind, "mail") == 0) /* a mail queue retries for hours */
+		t.retry_window_seconds = cfg->mail_retry_hours * 3600;
 	t0 = util_now_usec();
 	log_info("task %s (%s) attempt %d/%d started (lease %d s)", t.id, t.kind, t.attempts,
 	         t.max_attempts, t.lease_seconds);

@@ -69,6 +69,12 @@ static const struct config_key config_table[] = {
 	STR("MEDRIN_REDIS_PREFIX", redis_prefix, "medrin:", 0, NULL, "prefix of every Redis key"),
 	INT("MEDRIN_REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000,
 	    "Redis connect and command timeout"),
+	STR("MEDRIN_REDIS_SENTINELS", redis_sentinels, NULL, 0, NULL,
+	    "host:port,... of Redis Sentinels to ask for the primary (unset: REDIS_URL's host)"),
+	STR("MEDRIN_REDIS_MASTER", redis_master, NULL, 0, NULL,
+	    "name the Sentinels monitor the primary under (needed with MEDRIN_REDIS_SENTINELS)"),
+	INT("MEDRIN_REDIS_FAILOVER_WAIT_MS", redis_failover_wait_ms, "2000", 0, 60000,
+	    "Sentinel mode: how long a call waits for a primary to appear before a 503"),
 	STR("MEDRIN_MIGRATIONS_DIR", migrations_dir, MEDRIN_DATADIR "/migrations", CONFIG_REQUIRED,
 	    NULL, "directory of NNNN_name.sql migrations"),
 	/* security */
@@ -104,6 +110,8 @@ static const struct config_key config_table[] = {
 	STR("MAIL_FROM", mail_from, "Medrin <no-reply@localhost>", 0, NULL, "From: of outgoing mail"),
 	STR("MEDRIN_PUBLIC_URL", public_url, "https://localhost:8443", 0, NULL,
 	    "public base URL, for links in mail"),
+	INT("MEDRIN_MAIL_RETRY_HOURS", mail_retry_hours, "24", 1, 720,
+	    "how long an undelivered mail is retried (capped exponential back-off)"),
 	INT("MEDRIN_WORKER_POLL_SECONDS", worker_poll_seconds, "5", 1, 3600,
 	    "medrin-worker's queue poll interval (LISTEN/NOTIFY wakes it sooner)"),
 	/* sign-in with OpenID Connect (per provider: MEDRIN_OIDC_<NAME>_*, see load_oidc) */

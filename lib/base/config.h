@@ -48,6 +48,9 @@ struct config {
 	const char *redis_url;       /* REDIS_URL: redis://[:pw@]host:port/db or unix:///path */
 	const char *redis_prefix;    /* MEDRIN_REDIS_PREFIX */
 	int redis_timeout_ms;        /* MEDRIN_REDIS_TIMEOUT_MS */
+	const char *redis_sentinels; /* MEDRIN_REDIS_SENTINELS: host:port,... (NULL: none) */
+	const char *redis_master;    /* MEDRIN_REDIS_MASTER: the Sentinels' name of the primary */
+	int redis_failover_wait_ms;  /* MEDRIN_REDIS_FAILOVER_WAIT_MS */
 	const char *migrations_dir;  /* MEDRIN_MIGRATIONS_DIR */
 	/* security */
 	const char *secret_key;           /* SECRET_KEY: keys OTP hashes, signed links */
@@ -69,6 +72,7 @@ struct config {
 	const char *smtp_url;    /* SMTP_URL: smtp://host:port or smtps:// */
 	const char *mail_from;   /* MAIL_FROM */
 	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
+	int mail_retry_hours;    /* MEDRIN_MAIL_RETRY_HOURS: retry window of a mail task */
 	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
 	/* sign-in with OpenID Connect */
 	const char *oidc_providers;   /* MEDRIN_OIDC_PROVIDERS: "google,okta" (unset: none) */

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "base/config.h"
@@ -60,17 +61,26 @@ static const char *site(const struct config *cfg)
 }
 
 /* queue builds {"to","subject","body"} and enqueues it (kind "mail"). */
+static int queue_expiring(struct db *db, struct arena *a, const char *to, const char *subject,
+                          const char *body, long expires_at)
+{
+	struct record payload;
+	char exp[24];
+
+	memset(&payload, 0, sizeof payload);
+	snprintf(exp, sizeof(exp), "%ld", expires_at);
+	if (record_set(&payload, "to", to) != ERR_OK ||
+	    record_set(&payload, "subject", subject) != ERR_OK ||
+	    record_set(&payload, "body", body) != ERR_OK ||
+	    (expires_at > 0 && record_set(&payload, "expires_at", exp) != ERR_OK))
+		return ERR_INTERNAL;
+	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
+}
+
 static int queue(struct db *db, struct arena *a, const char *to, const char *subject,
                  const char *body)
 {
-	struct record payload;
-
-	memset(&payload, 0, sizeof payload);
-	if (record_set(&payload, "to", to) != ERR_OK ||
-	    record_set(&payload, "subject", subject) != ERR_OK ||
-	    record_set(&payload, "body", body) != ERR_OK)
-		return ERR_INTERNAL;
-	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
+	return queue_expiring(db, a, to, subject, body, 0);
 }
 
 int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
@@ -105,7 +115,7 @@ int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, c
 	    "-- \n"
 	    "Medrin\n",
 	    t->purpose, code, minutes, minutes == 1 ? "" : "s");
-	rc = queue(db, a, to, t->subject, body);
+	rc = queue_expiring(db, a, to, t->subject, body, (long)time(NULL) + expiry_seconds);
 out:
 	if (rc)
 		log_warn("mailer: %s code mail not queued: %s", module ? module : "?",

@@ -59,6 +59,11 @@ int services_open(struct services *s, const struct config *cfg)
 	s->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s,
 	               cfg->db_io_timeout_ms);
 	s->rds = rds_new(cfg->redis_url, cfg->redis_prefix, cfg->redis_timeout_ms);
+	if (s->rds != NULL && rds_set_sentinels(s->rds, cfg->redis_sentinels, cfg->redis_master,
+	                                        cfg->redis_failover_wait_ms) != ERR_OK) {
+		rc = ERR_INVALID;
+		goto out;
+	}
 	if (s->db == NULL || s->rds == NULL) {
 		log_error("services: cannot create the storage handles");
 		rc = ERR_INTERNAL;

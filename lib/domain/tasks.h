@@ -28,6 +28,10 @@ struct task {
 	int attempts;      /* including this one; with id, identifies this claim */
 	int max_attempts;
 	int lease_seconds; /* the lease this claim took (the kind's, or the default) */
+	/* Set by the claimant after tasks_claim (0: max_attempts alone): > 0, a failed
+	 * attempt is retried only while the task is younger than this (since queued), so a
+	 * mail queue keeps trying for hours, not for a number of attempts. */
+	int retry_window_seconds;
 };
 
 /* What the claimant knows about a kind (medrin-worker's kind table): how long a claim
@@ -104,5 +108,17 @@ int tasks_backoff_seconds(int attempt);
  * queued task's run_at or a running task's lease end; <= 0: due now). ERR_NOT_FOUND when
  * no task is queued or running. The worker sleeps at most this long. */
 int tasks_next_due(struct db *db, struct arena *a, double *seconds) MUSTCHECK;
+
+/* One kind's live tasks, for the metrics. */
+struct task_queue_stat {
+	const char *kind;
+	long live;                    /* queued + running */
+	long queued;                  /* waiting (due or in back-off) */
+	double oldest_queued_seconds; /* age (since enqueue) of the oldest queued one; 0: none */
+};
+
+/* tasks_queue_stats lists the kinds that have live tasks (at most 64), in the arena. */
+int tasks_queue_stats(struct db *db, struct arena *a, struct task_queue_stat **out,
+                      size_t *n) MUSTCHECK;
 
 #endif
