@@ -175,6 +175,42 @@ static json_object *employer_member(const struct employer *e)
 json_object *render_employer(struct arena *a, const struct employer *e)
 {
 	json_object *o = employer_member(e);
+
+	arena_defer(a, put_json, o);
+	return o;
+}
+
+json_object *render_employers_page(struct arena *a, const struct employers_page *p)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array();
+
+	for (size_t i = 0; i < p->n; i++)
+		json_object_array_add(items, employer_member(&p->items[i]));
+	json_object_object_add(o, "items", items);
+	add_cursor(o, p->next_cursor);
+	return o;
+}
+
+json_object *render_me_view(struct arena *a, const struct oidc_me *me)
+{
+	json_object *o = render_user_view(a, &me->view);
+	json_object *ids = json_object_new_array();
+
+	for (size_t i = 0; i < me->n; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "provider",
+		                       json_object_new_string(me->identities[i].provider));
+		json_object_object_add(x, "email", json_object_new_string(me->identities[i].email));
+		json_object_object_add(x, "linked_at",
+		                       json_object_new_string(me->identities[i].linked_at));
+		json_object_array_add(ids, x);
+	}
+	json_object_object_add(o, "identities", ids);
+	return o;
+}
+
 static json_object *str_or_null(const char *s)
 {
 	return s != NULL ? json_object_new_string(s) : NULL;
@@ -240,6 +276,52 @@ static json_object *resume_member(const struct resume *r)
 json_object *render_resume(struct arena *a, const struct resume *r)
 {
 	json_object *o = resume_member(r);
+
+	arena_defer(a, put_json, o);
+	return o;
+}
+
+json_object *render_resumes(struct arena *a, const struct resume_list *l)
+{
+	json_object *o = json_new_object(a);
+	json_object *items = json_object_new_array();
+
+	for (size_t i = 0; i < l->n; i++)
+		json_object_array_add(items, resume_member(&l->items[i]));
+	json_object_object_add(o, "items", items);
+	json_object_object_add(o, "next_cursor", NULL);
+	return o;
+}
+
+json_object *render_task_accepted(struct arena *a, const char *task_id, const char *url)
+{
+	json_object *o = json_new_object(a);
+
+	json_object_object_add(o, "task_id", json_object_new_string(task_id));
+	json_object_object_add(o, "status_url", json_object_new_string(url));
+	return o;
+}
+
+json_object *render_task(struct arena *a, const struct task_view *t)
+{
+	json_object *o = json_new_object(a);
+
+	json_object_object_add(o, "id", json_object_new_string(t->id));
+	json_object_object_add(o, "kind", json_object_new_string(t->kind));
+	json_object_object_add(o, "status", json_object_new_string(t->status));
+	if (t->result_json != NULL) {
+		/* jsonb text from PostgreSQL, written by medrin-worker: always valid. */
+		json_object *res = json_tokener_parse(t->result_json);
+
+		json_object_object_add(o, "result", res);
+	}
+	if (t->error != NULL)
+		json_object_object_add(o, "error", json_object_new_string(t->error));
+	json_object_object_add(o, "created_at", json_object_new_string(t->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_string(t->updated_at));
+	return o;
+}
+
 json_object *render_job_member(const struct job *j)
 {
 	json_object *o = json_object_new_object();
@@ -276,68 +358,6 @@ json_object *render_job(struct arena *a, const struct job *j)
 	return o;
 }
 
-json_object *render_employers_page(struct arena *a, const struct employers_page *p)
-json_object *render_resumes(struct arena *a, const struct resume_list *l)
-{
-	json_object *o = json_new_object(a);
-	json_object *items = json_object_new_array();
-
-	for (size_t i = 0; i < p->n; i++)
-		json_object_array_add(items, employer_member(&p->items[i]));
-	json_object_object_add(o, "items", items);
-	add_cursor(o, p->next_cursor);
-	return o;
-}
-
-json_object *render_me_view(struct arena *a, const struct oidc_me *me)
-{
-	json_object *o = render_user_view(a, &me->view);
-	json_object *ids = json_object_new_array();
-
-	for (size_t i = 0; i < me->n; i++) {
-		json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "provider",
-		                       json_object_new_string(me->identities[i].provider));
-		json_object_object_add(x, "email", json_object_new_string(me->identities[i].email));
-		json_object_object_add(x, "linked_at",
-		                       json_object_new_string(me->identities[i].linked_at));
-		json_object_array_add(ids, x);
-	}
-	json_object_object_add(o, "identities", ids);
-	for (size_t i = 0; i < l->n; i++)
-		json_object_array_add(items, resume_member(&l->items[i]));
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", NULL);
-	return o;
-}
-
-json_object *render_task_accepted(struct arena *a, const char *task_id, const char *url)
-{
-	json_object *o = json_new_object(a);
-
-	json_object_object_add(o, "task_id", json_object_new_string(task_id));
-	json_object_object_add(o, "status_url", json_object_new_string(url));
-	return o;
-}
-
-json_object *render_task(struct arena *a, const struct task_view *t)
-{
-	json_object *o = json_new_object(a);
-
-	json_object_object_add(o, "id", json_object_new_string(t->id));
-	json_object_object_add(o, "kind", json_object_new_string(t->kind));
-	json_object_object_add(o, "status", json_object_new_string(t->status));
-	if (t->result_json != NULL) {
-		/* jsonb text from PostgreSQL, written by medrin-worker: always valid. */
-		json_object *res = json_tokener_parse(t->result_json);
-
-		json_object_object_add(o, "result", res);
-	}
-	if (t->error != NULL)
-		json_object_object_add(o, "error", json_object_new_string(t->error));
-	json_object_object_add(o, "created_at", json_object_new_string(t->created_at));
-	json_object_object_add(o, "updated_at", json_object_new_string(t->updated_at));
 json_object *render_jobs_page(struct arena *a, const struct jobs_page *p)
 {
 	json_object *o = json_new_object(a);

@@ -295,6 +295,9 @@ int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct are
 out:
 	if (rc)
 		log_warn("mailer: provider-linked notice not queued: %s", err_name(rc));
+	return rc;
+}
+
 /* one_line: s with every control character (CR, LF, tab, ...) as a space, for the subject. */
 static const char *one_line(struct arena *a, const char *s)
 {
