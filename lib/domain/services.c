@@ -9,6 +9,7 @@
 #include "domain/tasks.h"
 #include "domain/users.h"
 #include "security/otp.h"
+#include "security/throttle.h"
 #include "security/password.h"
 #include "security/token.h"
 #include "store/db.h"
@@ -27,6 +28,8 @@ static int register_modules(struct services *s)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)
 		rc = sessions_init(s->rds);
+	if (rc == ERR_OK)
+		rc = throttle_init(s->rds);
 	if (rc != ERR_OK)
 		log_error("services: a statement table or script was refused at registration");
 	return rc;

@@ -52,11 +52,14 @@ static const struct db_stmt tasks_stmts[] = {
      "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING id",
      3},
-    /* Mail bodies carry one-time codes: once delivered they are not kept. */
+    /* Mail bodies carry one-time codes (sealed in "enc", or in clear in "body" from
+     * older code): once delivered they are not kept. */
     {"tasks_succeed",
      "UPDATE tasks SET status = 'succeeded', result = $3::jsonb, error = NULL, "
      "locked_until = NULL, updated_at = now(), "
-     "payload = CASE WHEN kind = 'mail' AND payload ? 'body' "
+     "payload = CASE WHEN kind = 'mail' AND payload ? 'enc' "
+     "THEN jsonb_set(payload, '{enc}', '\"[delivered]\"') "
+     "WHEN kind = 'mail' AND payload ? 'body' "
      "THEN jsonb_set(payload, '{body}', '\"[delivered]\"') ELSE payload END "
      "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING id",
@@ -70,6 +73,9 @@ static const struct db_stmt tasks_stmts[] = {
      "run_at = CASE WHEN $4::int IS NULL OR attempts >= max_attempts "
      "THEN run_at ELSE now() + make_interval(secs => $4::int) END, "
      "payload = CASE WHEN ($4::int IS NULL OR attempts >= max_attempts) "
+     "AND kind = 'mail' AND payload ? 'enc' "
+     "THEN jsonb_set(payload, '{enc}', '\"[not delivered]\"') "
+     "WHEN ($4::int IS NULL OR attempts >= max_attempts) "
      "AND kind = 'mail' AND payload ? 'body' "
      "THEN jsonb_set(payload, '{body}', '\"[not delivered]\"') ELSE payload END "
      "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
