@@ -68,9 +68,8 @@ static const char *site(const struct config *cfg)
  * worker discards it unsent), which is indistinguishable at rest from a real mail.
  * expires_at (epoch seconds, 0: none) lets the worker drop a code mail that could only
  * arrive after its code expired. */
-static int queue_expiring(struct db *db, const struct config *cfg, struct arena *a,
-                          const char *to, const char *subject, const char *body, int drop,
-                          long expires_at)
+static int queue_expiring(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                          const char *subject, const char *body, int drop, long expires_at)
 {
 	struct record payload, inner;
 	char *plain, *sealed = NULL;
