@@ -124,6 +124,10 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
+/* graphql.c: GraphQL over HTTP (GET queries, POST everything); docs/internals/graphql.md.
+ * Anonymous requests are taken: fields that need a token say so per field. */
+int api_graphql(struct api_req *r);
+
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain
  * check it (accounts_authenticate fills r->ctx.actor). ERR_OK, ERR_UNAUTHORIZED or

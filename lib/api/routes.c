@@ -32,6 +32,8 @@ const struct route api_routes[] = {
 	{ { "GET", "/api/v1/_test/sleep" }, testing_sleep, ROUTE_TEST, 0, "testing_sleep" },
 	{ { "GET", "/api/v1/_test/staff" }, testing_staff, ROUTE_TEST | ROUTE_AUTH | ROUTE_STAFF, 0,
 	  "testing_staff" },
+	{ { "GET", "/api/v1/graphql" }, api_graphql, 0, 0, "graphql_get" },
+	{ { "POST", "/api/v1/graphql" }, api_graphql, ROUTE_JSON, 256 * 1024, "graphql_post" },
 	{ { "GET", "/api/v1/health" }, ops_health, 0, 0, "ops_health" },
 	{ { "GET", "/api/v1/metrics" }, ops_metrics, 0, 0, "ops_metrics" },
 	{ { "GET", "/api/v1/ready" }, ops_ready, 0, 0, "ops_ready" },

@@ -58,6 +58,12 @@ struct config {
 	const char *mail_from;   /* MAIL_FROM */
 	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
 	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
+	/* GraphQL (docs/internals/graphql.md) */
+	int graphql_introspection; /* MEDRIN_GRAPHQL_INTROSPECTION: 0 refuses __schema, __type */
+	int graphql_max_document;  /* MEDRIN_GRAPHQL_MAX_DOCUMENT: bytes of query text */
+	int graphql_max_depth;     /* MEDRIN_GRAPHQL_MAX_DEPTH: nested field selections */
+	int graphql_max_cost;      /* MEDRIN_GRAPHQL_MAX_COST: fields times list sizes */
+	int graphql_max_aliases;   /* MEDRIN_GRAPHQL_MAX_ALIASES: aliased fields */
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };
