@@ -802,7 +802,7 @@ int gql_execute(struct arena *a, const struct gql_schema *s, const struct gql_li
 	struct gql_syntax_error se;
 	struct gql_verrors verrs;
 	json_object *errors = json_object_new_array(), *data = NULL;
-	const struct gql_definition *op;
+	const struct gql_definition *op = NULL;
 	const struct gql_type *root;
 
 	memset(&x, 0, sizeof x);
@@ -830,12 +830,14 @@ int gql_execute(struct arena *a, const struct gql_schema *s, const struct gql_li
 		request_error(res, errors);
 		return ERR_OK;
 	}
-	op = select_operation(&x, req->operation_name, errors);
-	if (op == NULL) {
-		request_error(res, errors);
-		return ERR_OK;
+	/* GraphQL over HTTP: a mutation over GET is 405 whether or not it is valid. */
+	if (!req->allow_mutation) {
+		json_object *scratch = json_object_new_array();
+
+		op = select_operation(&x, req->operation_name, scratch);
+		json_object_put(scratch);
 	}
-	if (op->op != GQL_QUERY && !req->allow_mutation) {
+	if (!req->allow_mutation && op != NULL && op->op != GQL_QUERY) {
 		json_object_put(errors);
 		errors = json_object_new_array();
 		add_error(
@@ -852,6 +854,11 @@ int gql_execute(struct arena *a, const struct gql_schema *s, const struct gql_li
 			    errors, verrs.e[i].message, verrs.e[i].locs, verrs.e[i].nlocs, NULL,
 			    verrs.e[i].code != NULL ? verrs.e[i].code : "GRAPHQL_VALIDATION_FAILED",
 			    NULL);
+		request_error(res, errors);
+		return ERR_OK;
+	}
+	op = select_operation(&x, req->operation_name, errors);
+	if (op == NULL) {
 		request_error(res, errors);
 		return ERR_OK;
 	}
