@@ -161,6 +161,8 @@ struct gql_schema_spec {
 /* gql_schema_build binds the tables (worker lifetime; never freed). NULL with *why set
  * (a static or leaked string naming the problem) when the tables disagree. */
 struct gql_schema *gql_schema_build(const struct gql_schema_spec *spec, const char **why);
+/* For tests: releases a schema (workers keep theirs until they exit). */
+void gql_schema_free(struct gql_schema *s);
 
 /* ---- requests ---- */
 

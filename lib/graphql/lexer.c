@@ -15,18 +15,23 @@ void gql_lex_init(struct gql_lexer *lx, struct arena *a, const char *src, size_t
 	lx->src = src;
 	lx->len = len;
 	lx->line = 1;
+	lx->col = 1;
 	lx->err = err;
 }
 
-/* The column (1-based, in code points) of byte offset off on the current line. */
-static int column(const struct gql_lexer *lx, size_t off)
+/* The column (1-based, in code points) of byte offset off on the current line. Counted on
+ * from the last answer, so a long line costs linear time, not quadratic. */
+static int column(struct gql_lexer *lx, size_t off)
 {
-	int col = 1;
-
-	for (size_t i = lx->line_start; i < off && i < lx->len; i++)
+	if (lx->col_off < lx->line_start || off < lx->col_off) {
+		lx->col_off = lx->line_start;
+		lx->col = 1;
+	}
+	for (size_t i = lx->col_off; i < off && i < lx->len; i++)
 		if (((unsigned char)lx->src[i] & 0xC0) != 0x80)
-			col++;
-	return col;
+			lx->col++;
+	lx->col_off = off;
+	return lx->col;
 }
 
 static int fail_at(struct gql_lexer *lx, size_t off, const char *msg)

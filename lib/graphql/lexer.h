@@ -49,6 +49,8 @@ struct gql_lexer {
 	size_t pos;
 	int line;
 	size_t line_start; /* offset of the current line's first byte */
+	size_t col_off;    /* column cache: byte offset col_off on this line is column col */
+	int col;
 	struct gql_token tok;
 	struct gql_syntax_error *err;
 };

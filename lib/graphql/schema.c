@@ -474,3 +474,9 @@ out:
 	arena_free(a);
 	return NULL;
 }
+
+void gql_schema_free(struct gql_schema *s)
+{
+	if (s != NULL)
+		arena_free(s->arena);
+}

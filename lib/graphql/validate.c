@@ -15,7 +15,7 @@
 #include <string.h>
 #include "base/arena.h"
 
-#define VALIDATION_BUDGET 200000
+#define VALIDATION_BUDGET 50000
 
 struct usage {
 	const char *name;

@@ -21,10 +21,11 @@ static int hello(struct gql_call *c, struct gql_val *out)
 static int items(struct gql_call *c, struct gql_val *out)
 {
 	int64_t n = gql_arg_int(c, "first", 3);
-	json_object *arr = json_object_new_array();
+	json_object *arr;
 
 	if (n < 0 || n > 50)
 		return gql_fail(c, "BAD_USER_INPUT", "first must be 0..50", NULL);
+	arr = json_object_new_array();
 	for (int64_t i = 0; i < n; i++) {
 		json_object *o = json_object_new_object();
 
@@ -77,9 +78,9 @@ static const struct gql_type_def types[] = {
     {GQL_KIND_INPUT_OBJECT, "Filter", NULL, NULL, 0, filter_fields, 3, NULL, 0, NULL},
 };
 static const struct gql_resolver_def resolvers[] = {
-    {"Query.hello", hello, NULL, 0, NULL, 0},   {"Query.items", items, NULL, 0, "first", 0},
-    {"Query.broken", broken, NULL, 0, NULL, 0}, {"Query.maybe", broken, NULL, 0, NULL, 0},
-    {"Item.id", NULL, "id", 0, NULL, 0},        {"Item.kind", NULL, "kind", 0, NULL, 0},
+    {"Query.hello", hello, NULL, 0, NULL, 0},      {"Query.items", items, NULL, 0, "first", 0},
+    {"Query.broken", broken, NULL, 0, NULL, 0},    {"Query.maybe", broken, NULL, 0, NULL, 0},
+    {"Item.id", NULL, "id", 0, NULL, 0},           {"Item.kind", NULL, "kind", 0, NULL, 0},
     {"Item.children", items, NULL, 0, "first", 0},
 };
 static const struct gql_schema_spec spec = {

@@ -18,5 +18,6 @@ Suite *password_suite(void);
 Suite *record_suite(void);
 Suite *sessions_suite(void);
 Suite *store_suite(void);
+Suite *graphql_suite(void);
 
 #endif
