@@ -3,7 +3,9 @@
  * O_NONBLOCK; libfcgi only ever sees the fd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -307,4 +309,44 @@ void listen_close(struct listen_sock *ls)
 			unlink(ls->path);
 		ls->path[0] = '\0';
 	}
+}
+
+void listen_stop_new(const struct listen_sock *ls)
+{
+	struct stat st;
+
+	if (ls->fd < 0 || ls->from_systemd)
+		return;
+	if (ls->is_unix) {
+		if (ls->path[0] && lstat(ls->path, &st) == 0 && st.st_dev == ls->dev &&
+		    st.st_ino == ls->ino && unlink(ls->path) == 0)
+			log_info("listen: %s unlinked; serving the connections already queued",
+			         ls->path);
+		return;
+	}
+	/* Drop a packet with SYN set and ACK clear (a new connection), pass everything else.
+	 * The filter runs with the packet at its TCP header (byte 13: the flags). Sockets
+	 * accepted later inherit the filter, so it must let their segments through. */
+	struct sock_filter drop[] = {
+	    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+	    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, 0),
+	    BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = {sizeof(drop) / sizeof(drop[0]), drop};
+
+	if (setsockopt(ls->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		log_warn("listen: cannot stop new connections: %s", strerror(errno));
+	else
+		log_info("listen: new connections dropped; serving the ones already queued");
+}
+
+int listen_backlog_empty(const struct listen_sock *ls)
+{
+	struct pollfd p = {ls->fd, POLLIN, 0};
+
+	if (ls->fd < 0)
+		return 1;
+	return poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN);
 }

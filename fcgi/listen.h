@@ -36,6 +36,17 @@ struct listen_sock {
  * ERR_UNAVAILABLE (socket/bind/listen failed; the reason is logged). */
 int listen_open(const char *spec, int dev_mode, struct listen_sock *ls) MUSTCHECK;
 
+/* listen_stop_new makes new connections go elsewhere while the ones already in the
+ * accept backlog stay there to be served (graceful stop): a unix socket file we created is
+ * unlinked (a connect() by path fails at once, so nginx tries the next upstream); a TCP
+ * socket gets a socket filter that drops new SYNs (the peer's SYN retransmit, about 1 s
+ * later, meets the closed port and is refused). A socket from systemd is left alone:
+ * systemd keeps it open and queues for the next start. Safe to call twice. */
+void listen_stop_new(const struct listen_sock *ls);
+
+/* listen_backlog_empty: 1 when no connection waits to be accepted. */
+int listen_backlog_empty(const struct listen_sock *ls);
+
 /* listen_close closes the socket and removes the unix socket file we created (if it is
  * still ours). Safe to call twice. */
 void listen_close(struct listen_sock *ls);

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 	log_init(PROG, level && *level ? level : "info");
 	buf_init(&err, NULL, 65536);
 
+	master_save_environment();
 	if (getenv("MEDRIN_ENV_FILE") && *getenv("MEDRIN_ENV_FILE")) {
 		env_file = strdup(getenv("MEDRIN_ENV_FILE"));
 		if (!env_file)

@@ -28,6 +28,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "base/metrics.h"
 #include "master.h"
 #include "base/sdnotify.h"
@@ -36,6 +37,7 @@
 #define MS 1000LL /* microseconds per millisecond */
 #define BACKOFF_BASE_MS 500
 #define TERM_RESEND_MS 1000
+#define BACKLOG_CHECK_MS 20 /* stopping: how often the accept backlog is looked at */
 
 struct child {
 	pid_t pid;
@@ -80,6 +82,9 @@ struct master {
 	struct child *kids;
 	size_t nkids, capkids;
 	int stopping;
+	int backlog_wait;      /* stopping: workers still serve the accept backlog */
+	int64_t stop_deadline; /* drain deadline of the whole stop */
+	int empty_checks;      /* consecutive checks that found the backlog empty */
 };
 
 static int64_t now_usec(void)
@@ -498,19 +503,41 @@ static void reap(struct master *m)
 
 static void begin_stop(struct master *m, int sig)
 {
-	int64_t deadline = now_usec() + (int64_t)m->cur.cfg->drain_seconds * 1000 * MS;
-	size_t i;
-
 	if (m->stopping)
 		return;
 	abandon_reload(m);
 	m->stopping = 1;
+	/* First no new connections, then the workers serve what is already queued: closing
+	 * a listening socket resets every connection in its backlog, and nginx cannot retry
+	 * a POST it has already sent. STOPPING=1 goes out once new ones are refused. */
+	listen_stop_new(m->ls);
 	if (sdnotify("STOPPING=1") < 0)
 		log_warn("sd_notify STOPPING failed");
-	log_info("%s: graceful stop; %zu worker(s) finish their requests (up to %d s)",
+	log_info("%s: graceful stop; new connections go elsewhere, %zu worker(s) serve the "
+	         "backlog and finish their requests (up to %d s)",
 	         strsignal(sig), m->nkids, m->cur.cfg->drain_seconds);
+	m->stop_deadline = now_usec() + (int64_t)m->cur.cfg->drain_seconds * 1000 * MS;
+	m->backlog_wait = 1;
+	m->empty_checks = 0;
+}
+
+/* While stopping: once the backlog stayed empty for two checks BACKLOG_CHECK_MS apart
+ * (or at the deadline, or with no worker left to serve it), the workers get SIGTERM. */
+static void drive_stop(struct master *m)
+{
+	size_t i;
+
+	if (!m->backlog_wait)
+		return;
+	if (listen_backlog_empty(m->ls))
+		m->empty_checks++;
+	else
+		m->empty_checks = 0;
+	if (m->empty_checks < 2 && m->nkids > 0 && now_usec() < m->stop_deadline)
+		return;
+	m->backlog_wait = 0;
 	for (i = 0; i < m->nkids; i++)
-		terminate(&m->kids[i], deadline);
+		terminate(&m->kids[i], m->stop_deadline);
 }
 
 static void log_problems(const char *what, const struct buf *err)
@@ -524,6 +551,48 @@ static void log_problems(const char *what, const struct buf *err)
 		p += n;
 		if (*p == '\n')
 			p++;
+	}
+}
+
+/* The process environment as it was before MEDRIN_ENV_FILE was first applied. A reload
+ * starts again from it and applies the file as a whole, so a key deleted from the file
+ * reverts to what a restart would give it (the environment's value, else its default)
+ * instead of keeping the value the file used to set. */
+extern char **environ;
+static char **start_env;
+
+void master_save_environment(void)
+{
+	size_t n = 0;
+
+	while (environ != NULL && environ[n] != NULL)
+		n++;
+	start_env = util_xmalloc((n + 1) * sizeof(*start_env));
+	for (size_t i = 0; i < n; i++)
+		start_env[i] = util_xstrdup(environ[i]);
+	start_env[n] = NULL;
+}
+
+static void restore_environment(void)
+{
+	if (start_env == NULL)
+		return;
+	clearenv();
+	for (size_t i = 0; start_env[i] != NULL; i++) {
+		const char *eq = strchr(start_env[i], '=');
+
+		if (eq == NULL || eq == start_env[i])
+			continue;
+		size_t klen = (size_t)(eq - start_env[i]);
+		char *key = util_xmalloc(klen + 1);
+
+		memcpy(key, start_env[i], klen);
+		key[klen] = '\0';
+
+		/* systemd's socket-activation variables were consumed at start (listen.c) */
+		if (strncmp(key, "LISTEN_", 7) != 0 && setenv(key, eq + 1, 1) != 0)
+			log_warn("reload: cannot restore %s in the environment", key);
+		free(key);
 	}
 }
 
@@ -545,6 +614,7 @@ static void reload(struct master *m)
 	buf_init(&err, NULL, 16384);
 	memset(&m->next_cfg, 0, sizeof(m->next_cfg));
 	if (m->env_file) {
+		restore_environment();
 		rc = config_apply_env_file(m->env_file, &err);
 		if (rc < 0) {
 			log_problems("reload: MEDRIN_ENV_FILE", &err);
@@ -605,6 +675,8 @@ static int next_timeout(const struct master *m)
 	size_t i;
 	int s;
 
+	if (m->backlog_wait)
+		next_timer(&next, now + BACKLOG_CHECK_MS * MS);
 	if (!m->stopping) {
 		for (s = 0; s < m->cur.nslots; s++)
 			if (m->cur.slots[s].pid == 0)
@@ -730,6 +802,7 @@ int master_run(struct config *cfg, const struct listen_sock *ls, const char *env
 	pfd[1].events = POLLIN;
 	for (;;) {
 		spawn_due(&m);
+		drive_stop(&m);
 		drive_draining(&m);
 		check_ready(&m);
 		update_pool_metrics(&m);

@@ -29,4 +29,9 @@
  * the signal plumbing cannot be set up (nothing was forked then). */
 int master_run(struct config *cfg, const struct listen_sock *ls, const char *env_file) MUSTCHECK;
 
+/* master_save_environment keeps a copy of the process environment; main calls it before
+ * applying MEDRIN_ENV_FILE. Every reload restores that copy, then applies the file whole:
+ * a key the file no longer names reverts to its start-up value or default. */
+void master_save_environment(void);
+
 #endif

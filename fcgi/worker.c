@@ -1,10 +1,11 @@
 /* worker.c - see worker.h and docs/internals/fcgi.md.
  *
- * Signals: SIGTERM stays blocked for the whole life of the worker except inside ppoll(),
- * where we wait for the listening socket to become readable. So SIGTERM can only be
- * delivered while no request is in flight and no connection has been accepted; its
- * handler only sets a flag that the loop checks when ppoll returns. Nothing inside
- * libfcgi (accept, the read of the params, the response writes) is ever interrupted.
+ * Signals: SIGTERM stays blocked for the whole life of the worker except inside
+ * epoll_pwait() (ppoll() if epoll is unavailable), where we wait for the listening socket
+ * to become readable (EPOLLEXCLUSIVE: one idle worker is woken per connection). So SIGTERM can only
+ * be delivered while no request is in flight and no connection has been accepted; its handler only
+ * sets a flag that the loop checks when the wait returns. Nothing inside libfcgi (accept, the read
+ * of the params, the response writes) is ever interrupted.
  *
  * Client timeout: libfcgi reads and writes its connection with plain blocking read() and
  * write(), without any bound, and it reads the BEGIN_REQUEST and PARAMS records inside
@@ -18,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -372,12 +374,58 @@ static int announce_ready(int ready_fd, pid_t pid)
 	return n == (ssize_t)sizeof(rec) ? 0 : -1;
 }
 
+/* wait_open: an epoll instance with the listening socket registered EPOLLEXCLUSIVE, or
+ * -1 (logged; the caller waits with ppoll then). */
+static int wait_open(int listen_fd)
+{
+	struct epoll_event ev;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0) {
+		log_warn("worker: epoll_create1: %s; waiting with ppoll", strerror(errno));
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = listen_fd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+		log_warn("worker: epoll_ctl: %s; waiting with ppoll", strerror(errno));
+		close(epfd);
+		return -1;
+	}
+	return epfd;
+}
+
+/* wait_requeue puts this worker at the end of the listening socket's queue of exclusive
+ * waiters: the kernel wakes the first idle waiter in that queue, which would otherwise
+ * always be the same worker. Re-registering after each connection makes it the idle
+ * worker that has waited longest (round robin, as with the old herd's spread), so every
+ * worker keeps serving (MEDRIN_MAX_REQUESTS recycling, a worker that dropped a stalled
+ * peer). Two syscalls per connection instead of a wake-up of every idle worker. */
+static int wait_requeue(int epfd, int listen_fd)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = listen_fd;
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd, NULL) < 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
+		log_warn("worker: epoll_ctl: %s; waiting with ppoll", strerror(errno));
+		close(epfd);
+		return -1;
+	}
+	return epfd;
+}
+
 void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int *close_fds,
                 int nclose)
 {
 	struct worker w;
 	sigset_t wait_mask;
 	struct pollfd pfd;
+	struct epoll_event ev;
+	int epfd = -1;
 	long long t0;
 	int code = 0;
 	int req_ready = 0;
@@ -425,23 +473,37 @@ void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int
 
 	pfd.fd = listen_fd;
 	pfd.events = POLLIN;
+	/* One idle worker wakes per connection: every worker waits in its own epoll instance
+	 * with the listening socket registered EPOLLEXCLUSIVE, so the kernel wakes one waiter
+	 * (not all of them, as poll on a shared socket does: a thundering herd that costs
+	 * every idle worker a wake-up, a failed accept and a trip through the scheduler per
+	 * connection). Level-triggered: while connections wait, the next wait returns at once.
+	 * epoll_pwait takes the same signal mask as ppoll, so SIGTERM still lands only there.
+	 * Without epoll (it cannot fail on Linux short of ENOMEM/EMFILE) ppoll is used. */
+	epfd = wait_open(listen_fd);
 	while (!stop_requested) {
 		if (cfg->max_requests > 0 && w.served >= (unsigned long)cfg->max_requests) {
 			log_info("worker: served %lu requests; recycling", w.served);
 			break;
 		}
 		pfd.revents = 0;
-		rc = ppoll(&pfd, 1, NULL, &wait_mask);
+		if (epfd >= 0)
+			rc = epoll_pwait(epfd, &ev, 1, -1, &wait_mask);
+		else
+			rc = ppoll(&pfd, 1, NULL, &wait_mask);
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
-			log_error("worker: ppoll: %s", strerror(errno));
+			log_error("worker: %s: %s", epfd >= 0 ? "epoll_pwait" : "ppoll",
+			          strerror(errno));
 			code = 1;
 			break;
 		}
 		if (stop_requested)
 			break;
 		rc = accept_one(&w, listen_fd);
+		if (rc == 1 && epfd >= 0)
+			epfd = wait_requeue(epfd, listen_fd);
 		if (rc == 0)
 			continue; /* another worker won the race, or the peer left already */
 		if (rc < 0) {
@@ -477,6 +539,8 @@ void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int
 	if (stop_requested)
 		log_debug("worker: stopping after %lu requests", w.served);
 out:
+	if (epfd >= 0)
+		close(epfd);
 	if (req_ready)
 		FCGX_Free(&w.req, 1);
 	if (w.arena)

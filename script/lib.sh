@@ -21,7 +21,7 @@ MEDRIN_REDIS_TIMEOUT_MS MEDRIN_MIGRATIONS_DIR SECRET_KEY JWT_SECRET_KEY JWT_ALGO
 MEDRIN_JWT_PRIVATE_KEY_FILE MEDRIN_JWT_PUBLIC_KEY_FILE JWT_ACCESS_TOKEN_EXPIRE_MINUTES
 MEDRIN_REFRESH_TOKEN_EXPIRE_DAYS MEDRIN_JWT_ISSUER MEDRIN_JWT_AUDIENCE
 MEDRIN_REFRESH_GRACE_SECONDS OTP_EXPIRY_SECONDS LOGIN_OTP MEDRIN_HASH_CONCURRENCY
-MEDRIN_RUN_DIR SMTP_URL MAIL_FROM MEDRIN_PUBLIC_URL MEDRIN_WORKER_POLL_SECONDS
+MEDRIN_RUN_DIR SMTP_URL MAIL_FROM MEDRIN_PUBLIC_URL MEDRIN_WORKER_POLL_SECONDS MEDRIN_FILES_DIR
 GEMINI_API_KEY GEMINI_API_URL GEMINI_MODEL"
 
 say()  { printf '%s\n' "$*"; }
@@ -39,7 +39,7 @@ medrin_paths() {
 	case $s in /*) ;; *) s=$PWD/$s ;; esac
 	# a running stack keeps the build it was started from
 	if [ -z "$b" ] && [ -f "$s/env" ]; then
-		b=$(sed -n 's/^MEDRIN_BUILD_DIR=//p' "$s/env" | tr -d "'")
+		b=$(sed -n 's/^\(export \)\{0,1\}MEDRIN_BUILD_DIR=//p' "$s/env" | tr -d "'")
 	fi
 	b=${b:-$MEDRIN_ROOT/build/release}
 	case $b in /*) ;; *) b=$MEDRIN_ROOT/$b ;; esac
@@ -47,7 +47,7 @@ medrin_paths() {
 	STATE=$(cd "$s" && pwd)
 	BUILD=$b
 	export MEDRIN_STATE_DIR=$STATE MEDRIN_BUILD_DIR=$BUILD
-	mkdir -p "$STATE"/{pids,log,sock,san,run,tls,nginx/conf,nginx/tmp}
+	mkdir -p "$STATE"/{pids,log,sock,san,run,tls,files,nginx/conf,nginx/tmp}
 }
 
 # build_is_sanitized DIR: true when DIR was configured with --enable-asan/--enable-ubsan.
@@ -183,6 +183,32 @@ MAIL_HTTP_PORT=$MAIL_HTTP_PORT
 EOF
 }
 
+# ports_hint VARS: what to do about a taken port, for the error message.
+ports_hint() {
+	printf 'another stack or program uses it: set %s, or start this stack with MEDRIN_PORTS=auto (free ports) and its own MEDRIN_STATE_DIR, and use that same MEDRIN_STATE_DIR for every later command' "$1"
+}
+
+# ports_precheck: before anything starts, every port this start will listen on must be
+# free (unless this state dir's own service already holds it), so a second stack on taken
+# ports refuses at once instead of leaving half a stack (its PostgreSQL) running.
+ports_precheck() {
+	local p busy=()
+	if wants redis && [ "$EXTERNAL_redis" = 0 ] && ! svc_pid redis redis-server >/dev/null; then
+		port_busy "$REDIS_PORT" && busy+=("$REDIS_PORT (redis)")
+	fi
+	if wants mail && [ "$EXTERNAL_mail" = 0 ] && ! svc_pid mail mailcatcher >/dev/null; then
+		port_busy "$SMTP_PORT" && busy+=("$SMTP_PORT (mail smtp)")
+		port_busy "$MAIL_HTTP_PORT" && busy+=("$MAIL_HTTP_PORT (mail inbox)")
+	fi
+	if wants nginx && ! svc_pid nginx nginx >/dev/null; then
+		for p in $HTTPS_PORT $POOL_PORTS; do port_busy "$p" && busy+=("$p (nginx)"); done
+	fi
+	[ ${#busy[@]} -eq 0 ] && return 0
+	printf 'error: ports already in use: %s; nothing was started.\n' "${busy[*]}" >&2
+	printf '  %s\n' "$(ports_hint 'MEDRIN_HTTPS_PORT, MEDRIN_POOL_PORTS, MEDRIN_REDIS_PORT, MEDRIN_SMTP_PORT, MEDRIN_MAIL_HTTP_PORT')" >&2
+	return 1
+}
+
 # ---------------------------------------------------------------- configuration
 
 config_keys() {
@@ -213,12 +239,16 @@ secrets_load() {
 	DEV_JWT_SECRET_KEY=$(sed -n 's/^JWT_SECRET_KEY=//p' "$f")
 }
 
-# medrin_config: computes every variable the programs get and writes $STATE/env.
-# Precedence: the caller's environment, then the state dir's previous env file (so
-# `script/server start redis` on a running stack keeps its settings), then the defaults.
+# medrin_config: computes every variable the programs get and exports it; config_write
+# then writes $STATE/env (script/server does so only once the configuration is valid, so
+# the file never holds a refused configuration).
+# Precedence (one rule, docs/internals/stack.md "Settings"): the caller's environment, then
+# the state dir's previous env file (so `MEDRIN_WORKERS=3 script/server start` followed by
+# `script/server restart fcgi` keeps 3 workers), then the defaults.
 medrin_config() {
-	local k keys v
-	keys=$(config_keys)
+	local k keys v line
+	# one line: the membership tests below look for " KEY " in it
+	keys=$(config_keys | tr '\n' ' ')
 	declare -A from_env=()
 	for k in $keys MEDRIN_POOLS MEDRIN_BUILD_DIR; do
 		[ -n "${!k+x}" ] && from_env[$k]=${!k}
@@ -226,6 +256,7 @@ medrin_config() {
 	if [ -f "$STATE/env" ]; then
 		while IFS= read -r line; do
 			case $line in ''|'#'*) continue ;; esac
+			line=${line#export }
 			k=${line%%=*}
 			case " $keys MEDRIN_POOLS " in *" $k "*) ;; *) continue ;; esac
 			[ -n "${from_env[$k]+x}" ] && continue
@@ -264,21 +295,10 @@ medrin_config() {
 	: "${JWT_SECRET_KEY:=$DEV_JWT_SECRET_KEY}"
 	: "${MEDRIN_MIGRATIONS_DIR:=$MEDRIN_ROOT/sql/migrations}"
 	: "${MEDRIN_RUN_DIR:=$STATE/run}"
+	: "${MEDRIN_FILES_DIR:=$STATE/files}"
 	: "${MEDRIN_PUBLIC_URL:=$MEDRIN_URL}"
 
-	{
-		printf '# Written by script/server; shell-sourceable. Secrets: keep this file private.\n'
-		for k in $keys; do
-			[ -n "${!k+x}" ] || continue
-			printf '%s=%s\n' "$k" "$(shell_quote "${!k}")"
-		done
-		for k in MEDRIN_POOLS MEDRIN_URL MEDRIN_POOL_URLS MEDRIN_MAILBOX_URL MEDRIN_CA_FILE \
-			MEDRIN_BUILD_DIR MEDRIN_STATE_DIR; do
-			printf '%s=%s\n' "$k" "$(shell_quote "${!k}")"
-		done
-	} >"$STATE/env.tmp"
-	chmod 600 "$STATE/env.tmp"
-	mv "$STATE/env.tmp" "$STATE/env"
+	CONFIG_KEYS_LINE=$keys
 
 	for k in $keys; do
 		[ -n "${!k+x}" ] && export "${k?}"
@@ -289,6 +309,46 @@ medrin_config() {
 		export ASAN_OPTIONS="detect_leaks=1:log_path=$STATE/san/asan:abort_on_error=0"
 		export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$STATE/san/ubsan"
 	fi
+}
+
+# config_write: $STATE/env from what medrin_config computed. Every line is
+# `export KEY=value`, so `. $STATE/env` (what script/server prints) sets and exports it
+# for medrinctl and the tests; KEY=value parsers skip the `export ` word.
+config_write() {
+	local k
+	{
+		printf '# Written by script/server; shell-sourceable (. %s). Secrets: keep this file private.\n' "$STATE/env"
+		for k in $CONFIG_KEYS_LINE; do
+			[ -n "${!k+x}" ] || continue
+			printf 'export %s=%s\n' "$k" "$(shell_quote "${!k}")"
+		done
+		for k in MEDRIN_POOLS MEDRIN_URL MEDRIN_POOL_URLS MEDRIN_MAILBOX_URL MEDRIN_CA_FILE \
+			MEDRIN_BUILD_DIR MEDRIN_STATE_DIR; do
+			printf 'export %s=%s\n' "$k" "$(shell_quote "${!k}")"
+		done
+	} >"$STATE/env.tmp"
+	chmod 600 "$STATE/env.tmp"
+	mv "$STATE/env.tmp" "$STATE/env"
+}
+
+# config_check: medrin-fcgi --check with the configuration medrin_config exported (and each
+# pool's env file, as the pool will read it). On a refusal prints the program's own
+# diagnostics first and alone, then fails: nothing has been stopped or started yet.
+config_check() {
+	local bin=$BUILD/fcgi/medrin-fcgi n out envfile
+	fcgi_built || return 0
+	for ((n = 1; n <= MEDRIN_POOLS; n++)); do
+		envfile=${MEDRIN_ENV_FILE:-$STATE/fcgi-$n.env}
+		[ -e "$envfile" ] || envfile=''
+		if ! out=$(MEDRIN_LISTEN=$STATE/sock/fcgi-$n.sock MEDRIN_ENV_FILE=$envfile \
+			ASAN_OPTIONS=detect_leaks=0 "$bin" --check 2>&1 >/dev/null); then
+			printf 'error: the configuration is refused (medrin-fcgi --check%s); nothing was stopped or started:\n' \
+				"${envfile:+ with $envfile}" >&2
+			printf '%s\n' "$out" | grep -v '^{' | sed 's/^/  /' >&2
+			return 1
+		fi
+	done
+	return 0
 }
 
 # ---------------------------------------------------------------- the dev user (root only)
@@ -400,16 +460,20 @@ start_redis() {
 	if [ "$EXTERNAL_redis" = 1 ]; then say "redis: external (REDIS_URL set), not started"; return 0; fi
 	local pid
 	if pid=$(svc_pid redis redis-server); then say "redis: already running (pid $pid)"; return 0; fi
-	port_busy "$REDIS_PORT" && die "redis: port $REDIS_PORT is taken (set MEDRIN_REDIS_PORT)"
+	port_busy "$REDIS_PORT" && die "redis: port $REDIS_PORT is taken ($(ports_hint MEDRIN_REDIS_PORT))"
 	cat >"$STATE/redis.conf" <<EOF
-# medrin dev/test stack (script/lib.sh): private, no persistence
+# medrin dev/test stack (script/lib.sh): private. Sessions, the token blocklist and OTP
+# state are user data: append-only file, so a stop/start keeps every user signed in.
 bind 127.0.0.1
 port $REDIS_PORT
 unixsocket $STATE/sock/redis.sock
 unixsocketperm 777
 daemonize no
 save ""
-appendonly no
+appendonly yes
+appendfsync everysec
+appenddirname appendonly
+maxmemory-policy noeviction
 dir $STATE/run
 maxclients 1000
 protected-mode yes
@@ -434,8 +498,8 @@ start_mail() {
 	if [ "$EXTERNAL_mail" = 1 ]; then say "mail: external (SMTP_URL set), not started"; return 0; fi
 	local pid
 	if pid=$(svc_pid mail mailcatcher); then say "mail: already running (pid $pid)"; return 0; fi
-	port_busy "$SMTP_PORT" && die "mail: port $SMTP_PORT is taken (set MEDRIN_SMTP_PORT)"
-	port_busy "$MAIL_HTTP_PORT" && die "mail: port $MAIL_HTTP_PORT is taken (set MEDRIN_MAIL_HTTP_PORT)"
+	port_busy "$SMTP_PORT" && die "mail: port $SMTP_PORT is taken ($(ports_hint MEDRIN_SMTP_PORT))"
+	port_busy "$MAIL_HTTP_PORT" && die "mail: port $MAIL_HTTP_PORT is taken ($(ports_hint MEDRIN_MAIL_HTTP_PORT))"
 	launch mail "$STATE/log/mail.log" python3 -u "$MEDRIN_ROOT/script/mailcatcher.py" \
 		--smtp-port "$SMTP_PORT" --http-port "$MAIL_HTTP_PORT" --ports-file "$STATE/run/mail.ports"
 	wait_for 20 mail_ready || { log_tail "$STATE/log/mail.log"; die "mail catcher does not answer"; }
@@ -452,10 +516,17 @@ stop_mail() {
 
 fcgi_built() { [ -x "$BUILD/fcgi/medrin-fcgi" ]; }
 
+# FCGI_ONLY: the pool numbers `script/server start|stop fcgi-N` names (empty: every pool).
+FCGI_ONLY=${FCGI_ONLY:-}
+
+fcgi_pools() {
+	if [ -n "$FCGI_ONLY" ]; then printf '%s\n' $FCGI_ONLY; else seq 1 "$MEDRIN_POOLS"; fi
+}
+
 start_fcgi() {
 	local bin=$BUILD/fcgi/medrin-fcgi n pid sock log
 	if ! fcgi_built; then warn "medrin-fcgi is not built ($bin): pools not started"; return 0; fi
-	for ((n = 1; n <= MEDRIN_POOLS; n++)); do
+	for n in $(fcgi_pools); do
 		sock=$STATE/sock/fcgi-$n.sock log=$STATE/log/fcgi-$n.log
 		if pid=$(svc_pid "fcgi-$n" medrin-fcgi); then say "fcgi-$n: already running (pid $pid)"; continue; fi
 		rm -f "$sock"
@@ -465,7 +536,7 @@ start_fcgi() {
 		[ -e "$envfile" ] || : >"$envfile"
 		MEDRIN_LISTEN=$sock MEDRIN_ENV_FILE=$envfile launch "fcgi-$n" "$log" "$bin"
 	done
-	for ((n = 1; n <= MEDRIN_POOLS; n++)); do
+	for n in $(fcgi_pools); do
 		sock=$STATE/sock/fcgi-$n.sock log=$STATE/log/fcgi-$n.log
 		if ! wait_for 30 test -S "$sock"; then
 			log_tail "$log"
@@ -481,6 +552,9 @@ stop_fcgi() {
 	for f in "$STATE"/pids/fcgi-*.pid; do
 		[ -e "$f" ] || continue
 		name=$(basename "$f" .pid)
+		if [ -n "$FCGI_ONLY" ]; then
+			case " $FCGI_ONLY " in *" ${name#fcgi-} "*) ;; *) continue ;; esac
+		fi
 		if pid=$(svc_pid "$name" medrin-fcgi); then
 			stop_pid "$name" "$pid" $(( ${MEDRIN_DRAIN_SECONDS:-30} + 5 ))
 			say "$name: stopped"
@@ -604,7 +678,7 @@ nginx_render() {
 	for p in $POOL_PORTS; do servers+=" $p medrin_pool_$n"; n=$((n + 1)); done
 	NGX_GRAPHIQL_ROOT=$BUILD/graphiql \
 	NGX_STATE=$STATE NGX_USER_LINE=$user_line NGX_UPSTREAMS=$upstreams NGX_SERVERS=$servers \
-	NGX_AUTH_RATE=${MEDRIN_NGINX_AUTH_RATE:-50r/s} NGX_AUTH_BURST=${MEDRIN_NGINX_AUTH_BURST:-200} \
+	NGX_FILES_DIR=${MEDRIN_FILES_DIR:-$STATE/files} NGX_AUTH_RATE=${MEDRIN_NGINX_AUTH_RATE:-50r/s} NGX_AUTH_BURST=${MEDRIN_NGINX_AUTH_BURST:-200} \
 	python3 - "$MEDRIN_ROOT/nginx/dev.conf.in" "$STATE/nginx/conf/nginx.conf" <<'EOF'
 import os, sys
 src, dst = sys.argv[1], sys.argv[2]
@@ -629,6 +703,25 @@ os.replace(dst + ".tmp", dst)
 EOF
 }
 
+# docs_stage: the API reference nginx serves (/api/v1/openapi.json, /api/v1/docs) into
+# $STATE/www/api-docs: docs/openapi.json, docs/ui's page and Swagger UI's pinned build
+# (docs/ui/node_modules, `npm ci` by script/bootstrap). The same files `make install` puts
+# in $(pkgdatadir)/api-docs. Copied at each nginx start, so an edit shows after a restart.
+DOCS_UI_FILES="swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE"
+docs_stage() {
+	local d=$STATE/www/api-docs ui=$MEDRIN_ROOT/docs/ui f
+	mkdir -p "$d"
+	cp "$MEDRIN_ROOT/docs/openapi.json" "$ui/index.html" "$ui/medrin-docs.js" "$d/"
+	for f in $DOCS_UI_FILES; do
+		if [ -f "$ui/node_modules/swagger-ui-dist/$f" ]; then
+			cp "$ui/node_modules/swagger-ui-dist/$f" "$d/"
+		else
+			warn "docs/ui/node_modules/swagger-ui-dist/$f is missing (run script/bootstrap): /api/v1/docs will not render"
+		fi
+	done
+	chmod -R a+rX "$STATE/www"
+}
+
 nginx_health() { curl -fsS -o /dev/null --cacert "$MEDRIN_CA_FILE" "$1/api/v1/health"; }
 
 start_nginx() {
@@ -636,8 +729,9 @@ start_nginx() {
 	if pid=$(svc_pid nginx nginx); then say "nginx: already running (pid $pid)"; return 0; fi
 	tls_setup
 	for p in $HTTPS_PORT $POOL_PORTS; do
-		port_busy "$p" && die "nginx: port $p is taken (set MEDRIN_HTTPS_PORT / MEDRIN_POOL_PORTS, or MEDRIN_PORTS=auto)"
+		port_busy "$p" && die "nginx: port $p is taken ($(ports_hint 'MEDRIN_HTTPS_PORT / MEDRIN_POOL_PORTS'))"
 	done
+	docs_stage
 	ln -sf ../../tls/cert.pem "$STATE/nginx/conf/cert.pem"
 	ln -sf ../../tls/key.pem "$STATE/nginx/conf/key.pem"
 	nginx_render

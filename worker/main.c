@@ -14,6 +14,7 @@
  * heartbeat thread inherits the blocked mask and never takes a signal.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,8 +37,13 @@
 #include "base/log.h"
 #include "base/sdnotify.h"
 #include "base/util.h"
+#include "domain/latex.h"
+#include "domain/resumes.h"
+#include "domain/jobs.h"
 #include "domain/tasks.h"
 #include "store/db.h"
+#include "compile.h"
+#include "rating.h"
 #include "smtp.h"
 
 #define BACKOFF_MAX_SECONDS 30
@@ -45,6 +51,8 @@
 #define TEST_SLEEP_MAX_MS 30000
 
 _Static_assert(RUN_ERRBUF_SIZE >= SMTP_ERRBUF_SIZE, "smtp_send writes SMTP_ERRBUF_SIZE bytes");
+_Static_assert(RUN_ERRBUF_SIZE >= COMPILE_ERRBUF_SIZE, "compile_tex writes its buffer");
+_Static_assert(RUN_ERRBUF_SIZE >= RATING_ERRBUF_SIZE, "rating_request writes its buffer");
 
 static volatile sig_atomic_t stop_requested;
 
@@ -306,6 +314,7 @@ struct run {
 	struct arena *a;
 	const struct task *t;
 	struct heartbeat *hb;
+	struct db *db;        /* the loop's connection (the heartbeat has its own) */
 	json_object *payload; /* the task's payload, parsed (arena-owned) */
 	json_object *result;  /* owned by run_one once set */
 	char err[RUN_ERRBUF_SIZE];
@@ -355,6 +364,16 @@ static int run_mail(struct run *r)
 		snprintf(r->err, sizeof(r->err), "mail payload needs string to, subject, body");
 		return ERR_INVALID;
 	}
+	/* A code mail carries its code's expiry (epoch seconds): after it, the mail is
+	 * useless, so it is dropped (failed for good, body scrubbed) instead of sent. */
+	const char *expires = payload_str(r->payload, "expires_at");
+	long exp = 0;
+
+	if (expires != NULL && util_parse_long(expires, 0, LONG_MAX, &exp) == ERR_OK &&
+	    (long)time(NULL) >= exp) {
+		snprintf(r->err, sizeof(r->err), "the code expired before the mail could be sent");
+		return ERR_INVALID;
+	}
 	rc = smtp_send(r->cfg, to, subject, body, r->err);
 	if (rc == ERR_OK) {
 		r->result = json_object_new_object();
@@ -362,6 +381,35 @@ static int run_mail(struct run *r)
 		                       json_object_new_string(util_rfc3339(r->a, time(NULL))));
 	}
 	return rc;
+}
+
+/* run_reminder fires a note's reminder ({"note_id"}): jobs_reminder_fire marks the note
+ * reminded and queues the mail in one transaction, only if this task is still the note's
+ * reminder and it was not mailed yet, so a second run (another worker after a lost
+ * lease, a retry) sends nothing. A note deleted or re-armed meanwhile: success, nothing
+ * sent (the result says so). */
+static int run_reminder(struct run *r)
+{
+	const char *note_id = payload_str(r->payload, "note_id");
+	enum jobs_reminder_outcome outcome;
+	int late = 0, rc;
+
+	if (note_id == NULL || !util_uuid_valid(note_id)) {
+		snprintf(r->err, sizeof(r->err), "reminder payload needs a note_id uuid");
+		return ERR_INVALID;
+	}
+	rc = jobs_reminder_fire(r->db, r->cfg, r->a, r->t->id, note_id, &outcome, &late);
+	if (rc != ERR_OK) {
+		snprintf(r->err, sizeof(r->err), "reminder not fired: %s", err_name(rc));
+		return rc == ERR_INVALID ? ERR_INVALID : ERR_UNAVAILABLE;
+	}
+	r->result = json_object_new_object();
+	json_object_object_add(
+	    r->result, "outcome",
+	    json_object_new_string(outcome == JOBS_REMINDER_SENT ? "mail_queued" : "stale"));
+	if (outcome == JOBS_REMINDER_SENT)
+		json_object_object_add(r->result, "late", json_object_new_boolean(late));
+	return ERR_OK;
 }
 
 static int64_t wall_ms(void)
@@ -406,21 +454,150 @@ static int run_test_sleep(struct run *r)
 	return ERR_OK;
 }
 
+/* ------------------------------------------------------------------ resumes */
+
+/* The payload of compile and rating tasks (resumes.c enqueue): resume_id, user_id,
+ * revision. */
+static int resume_payload(struct run *r, const char **user_id, const char **resume_id)
+{
+	*user_id = payload_str(r->payload, "user_id");
+	*resume_id = payload_str(r->payload, "resume_id");
+	if (*user_id == NULL || *resume_id == NULL || !util_uuid_valid(*user_id) ||
+	    !util_uuid_valid(*resume_id)) {
+		snprintf(r->err, sizeof(r->err), "%s payload needs user_id and resume_id",
+		         r->t->kind);
+		return ERR_INVALID;
+	}
+	return ERR_OK;
+}
+
+/* load_resume: the resume as it is now (a compile of a changed resume gives the newest
+ * text); a deleted resume fails the task for good. */
+static int load_resume(struct run *r, const char *user_id, const char *id, struct resume *res)
+{
+	int rc = resumes_load(r->db, r->a, user_id, id, res);
+
+	if (rc == ERR_NOT_FOUND) {
+		snprintf(r->err, sizeof(r->err), "the resume no longer exists");
+		return ERR_INVALID;
+	}
+	if (rc != ERR_OK)
+		snprintf(r->err, sizeof(r->err), "database unavailable (%s)", err_name(rc));
+	return rc;
+}
+
+/* run_compile: LaTeX (latex_resume escapes every user string) -> PDF in the sandbox
+ * (compile.h) -> MEDRIN_FILES_DIR/resumes/{user}/{resume}.pdf -> resumes.pdf_path.
+ * Result {"pdf_url", "bytes"}. */
+static int run_compile(struct run *r)
+{
+	const char *user_id, *id, *rel, *dest;
+	struct resume res;
+	long bytes = 0;
+	int rc;
+
+	if ((rc = resume_payload(r, &user_id, &id)) != ERR_OK ||
+	    (rc = load_resume(r, user_id, id, &res)) != ERR_OK)
+		return rc;
+	rel = arena_printf(r->a, "resumes/%s/%s.pdf", user_id, id);
+	dest = arena_printf(r->a, "%s/%s", r->cfg->files_dir, rel);
+	rc = compile_tex(r->cfg, r->a, arena_printf(r->a, "resume-%s", r->t->id),
+	                 latex_resume(r->a, &res), dest, &bytes, r->err);
+	if (rc != ERR_OK)
+		return rc;
+	if (run_lost(r))
+		return ERR_UNAVAILABLE;
+	rc = resumes_set_pdf(r->db, r->a, user_id, id, rel);
+	if (rc == ERR_NOT_FOUND) {
+		unlink(dest);
+		snprintf(r->err, sizeof(r->err), "the resume was deleted during the compile");
+		return ERR_INVALID;
+	}
+	if (rc != ERR_OK) {
+		snprintf(r->err, sizeof(r->err), "database unavailable (%s)", err_name(rc));
+		return rc;
+	}
+	r->result = json_object_new_object();
+	json_object_object_add(
+	    r->result, "pdf_url",
+	    json_object_new_string(arena_printf(r->a, "/api/v1/resumes/%s/pdf", id)));
+	json_object_object_add(r->result, "bytes", json_object_new_int64(bytes));
+	return ERR_OK;
+}
+
+static int rating_stop(void *arg)
+{
+	return run_lost(arg);
+}
+
+/* run_rating: the resume's text to the Gemini-compatible endpoint (rating.h); the
+ * validated reply is the result. */
+static int run_rating(struct run *r)
+{
+	const char *user_id, *id;
+	struct resume res;
+	int rc;
+
+	if ((rc = resume_payload(r, &user_id, &id)) != ERR_OK ||
+	    (rc = load_resume(r, user_id, id, &res)) != ERR_OK)
+		return rc;
+	return rating_request(r->cfg, r->a, resumes_text(r->a, &res), &r->result, r->err,
+	                      rating_stop, r);
+}
+
+/* run_test_tex ({"tex": document}) compiles a raw document in the same sandbox: the way
+ * tests/api/test_compile.py makes TeX loop forever (no resume can: every user string is
+ * escaped). Test stacks only, like test_sleep. */
+static int run_test_tex(struct run *r)
+{
+	const char *tex = payload_str(r->payload, "tex");
+	const char *dest;
+	long bytes = 0;
+	int rc;
+
+	if (tex == NULL) {
+		snprintf(r->err, sizeof(r->err), "test_tex payload needs tex");
+		return ERR_INVALID;
+	}
+	dest = arena_printf(r->a, "%s/test/%s.pdf", r->cfg->files_dir, r->t->id);
+	rc = compile_tex(r->cfg, r->a, arena_printf(r->a, "test-%s", r->t->id), tex, dest, &bytes,
+	                 r->err);
+	if (rc != ERR_OK)
+		return rc;
+	r->result = json_object_new_object();
+	json_object_object_add(r->result, "bytes", json_object_new_int64(bytes));
+	return ERR_OK;
+}
+
+/* A compile's lease outlives its time limit (MEDRIN_COMPILE_TIMEOUT_SECONDS) by 10 s, so
+ * even a heartbeat that stalls cannot hand a running compile to another worker. */
+static int compile_lease(const struct config *cfg)
+{
+	return cfg->compile_timeout_s + 10;
+}
+
 /* The kind table. To add a kind: write its run function (above) and add a row; nothing
  * else changes (claim, lease, heartbeat, retries and recording are shared). The lease
  * only bounds how long a dead worker keeps a task (it is renewed every lease/3 while the
  * task runs), so it can stay short even for long kinds; max_attempts is applied when a
  * task is claimed (tasks_claim). Names: [a-z0-9_-]+.
- * Next: reminder (mail-like, 60 s, 8), compile (PDF, 120 s, 3), rating (LLM, 120 s, 5). */
+ * lease: when not NULL, the lease is computed from the configuration
+ * (policy.lease_seconds is then ignored). */
 struct kind {
 	struct task_policy policy; /* kind, lease_seconds, max_attempts */
 	int (*run)(struct run *r);
 	int test_only; /* only with MEDRIN_TEST_ROUTES=1 (never in production) */
+	int (*lease)(const struct config *cfg);
 };
 
 static const struct kind kind_table[] = {
-    {{"mail", 60, 8}, run_mail, 0},
-    {{"test_sleep", 3, 3}, run_test_sleep, 1},
+    /* mail: retried over MEDRIN_MAIL_RETRY_HOURS (run_one), not a number of attempts */
+    {{"mail", 60, 100000}, run_mail, 0, NULL},
+    {{"reminder", 60, 8}, run_reminder, 0, NULL},
+    {{"test_sleep", 3, 3}, run_test_sleep, 1, NULL},
+    {{"compile", 0, 3}, run_compile, 0, compile_lease},
+    {{"rating", 120, 5}, run_rating, 0, NULL},
+    {{"test_tex", 0, 1}, run_test_tex, 1, compile_lease},
 };
 
 #define KIND_COUNT (sizeof(kind_table) / sizeof(kind_table[0]))
@@ -441,6 +618,8 @@ static void kinds_init(struct kinds *ks, const struct config *cfg)
 			continue;
 		ks->k[ks->n] = &kind_table[i];
 		ks->policy[ks->n] = kind_table[i].policy;
+		if (kind_table[i].lease != NULL)
+			ks->policy[ks->n].lease_seconds = kind_table[i].lease(cfg);
 		ks->n++;
 	}
 }
@@ -475,6 +654,8 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 	rc = tasks_claim(db, a, ks->policy, ks->n, &t);
 	if (rc)
 		return rc;
+	if (strcmp(t.kind, "mail") == 0) /* a mail queue retries for hours */
+		t.retry_window_seconds = cfg->mail_retry_hours * 3600;
 	t0 = util_now_usec();
 	log_info("task %s (%s) attempt %d/%d started (lease %d s)", t.id, t.kind, t.attempts,
 	         t.max_attempts, t.lease_seconds);
@@ -483,6 +664,7 @@ static int run_one(const struct config *cfg, const struct kinds *ks, struct hear
 	r.a = a;
 	r.t = &t;
 	r.hb = hb;
+	r.db = db;
 	k = kinds_find(ks, t.kind);
 
 	if (t.attempts > t.max_attempts) {
@@ -580,7 +762,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "medrin-worker: invalid configuration:\n%s", buf_str(&errs));
 		log_error("invalid configuration: refusing to start");
 		buf_free(&errs);
-		return 1;
+		return 2; /* as medrin-fcgi and medrinctl: 2 is a configuration error */
 	}
 	buf_free(&errs);
 	cfg_loaded = 1;
@@ -616,7 +798,8 @@ int main(int argc, char **argv)
 	kinds_init(&ks, &cfg);
 	db = db_new(cfg.database_url, cfg.db_statement_timeout_ms, cfg.db_connect_timeout_s,
 	            cfg.db_io_timeout_ms);
-	if (tasks_register(db) != ERR_OK) {
+	if (tasks_register(db) != ERR_OK || resumes_register(db) != ERR_OK ||
+	    jobs_register(db) != ERR_OK) {
 		log_error("the task statements were refused at registration");
 		exit_code = 1;
 		goto out;

@@ -124,6 +124,59 @@ int api_auth_forget_password(struct api_req *r);
 int api_auth_reset_password(struct api_req *r);
 int api_auth_me(struct api_req *r);
 
+/* users.c: api.md "Users" (domain/users_manage.h). */
+int api_users_me_get(struct api_req *r);
+int api_users_me_update(struct api_req *r); /* PUT and PATCH */
+int api_users_me_delete(struct api_req *r);
+int api_users_me_password(struct api_req *r);
+int api_users_me_verify_email(struct api_req *r);
+int api_auth_confirm(struct api_req *r);
+int api_users_list(struct api_req *r);
+int api_users_get(struct api_req *r);
+int api_users_update(struct api_req *r);
+int api_users_delete(struct api_req *r);
+
+/* profiles.c: api.md "Profiles" (domain/profiles.h). */
+int api_jobseekers_create(struct api_req *r);
+int api_jobseekers_me_get(struct api_req *r);
+int api_jobseekers_me_update(struct api_req *r);
+int api_jobseekers_get(struct api_req *r);
+int api_employers_create(struct api_req *r);
+int api_employers_list(struct api_req *r);
+int api_employers_me_get(struct api_req *r);
+int api_employers_me_update(struct api_req *r);
+int api_employers_get(struct api_req *r);
+
+/* oidc.c: sign-in with OpenID Connect; each calls one function of domain/oidc.h. */
+int api_oidc_start(struct api_req *r);    /* GET /auth/oidc/{provider}/start: 302 */
+int api_oidc_callback(struct api_req *r); /* GET /auth/oidc/{provider}/callback: 302 */
+int api_oidc_exchange(struct api_req *r); /* POST /auth/oidc/exchange: token pair */
+int api_oidc_unlink(struct api_req *r);   /* DELETE /users/me/identities/{provider} */
+/* resumes.c: the Resumes endpoints (domain/resumes.h). */
+int api_resumes_list(struct api_req *r);
+int api_resumes_create(struct api_req *r);
+int api_resumes_get(struct api_req *r);
+int api_resumes_replace(struct api_req *r);
+int api_resumes_patch(struct api_req *r);
+int api_resumes_delete(struct api_req *r);
+int api_resumes_compile(struct api_req *r);
+int api_resumes_rating(struct api_req *r);
+int api_resumes_pdf(struct api_req *r);
+/* tasks.c: GET /tasks/{id} (owner only). */
+int api_tasks_get(struct api_req *r);
+/* jobs.c: the job-application tracker (/jobs, /jobs/{id}/notes, /notes/{id}); each
+ * calls one function of domain/jobs.h. */
+int api_jobs_list(struct api_req *r);
+int api_jobs_create(struct api_req *r);
+int api_jobs_stats(struct api_req *r);
+int api_jobs_get(struct api_req *r);
+int api_jobs_replace(struct api_req *r);
+int api_jobs_update(struct api_req *r);
+int api_jobs_delete(struct api_req *r);
+int api_jobs_notes_list(struct api_req *r);
+int api_jobs_notes_create(struct api_req *r);
+int api_notes_update(struct api_req *r);
+int api_notes_delete(struct api_req *r);
 /* graphql.c: GraphQL over HTTP (GET queries, POST everything); docs/internals/graphql.md.
  * Anonymous requests are taken: fields that need a token say so per field. */
 int api_graphql(struct api_req *r);

@@ -55,6 +55,14 @@ static const struct {
 	int status;
 } code_status[] = {
     {"otp_invalid", 400}, /* api.md: a wrong or expired code is 400, not 422 */
+    /* a forged, tampered, expired, used or superseded email confirmation link */
+    {"confirm_invalid", 400},
+    /* sign-in with OpenID Connect: a callback or code that can not be used is a bad
+     * request, like a wrong OTP */
+    {"oidc_state_invalid", 400},
+    {"oidc_denied", 400},
+    {"oidc_code_rejected", 400},
+    {"exchange_code_invalid", 400},
 };
 
 static void retry_after(struct api_req *r, int64_t seconds)
@@ -243,6 +251,69 @@ static int role_allows(const struct route *rt, const char *role)
 	return 1;
 }
 
+/* ---- CORS (MEDRIN_CORS_ORIGINS; docs/api.md "Browsers and CORS") ----
+ *
+ * Done here, not in nginx, so the allow-list is configuration like every other setting
+ * (reloaded on SIGHUP) and one place decides. An origin is allowed only when it equals an
+ * item of the list exactly (scheme, host and port; config.c refuses "*" and paths). An
+ * allowed origin gets itself back in Access-Control-Allow-Origin, never "*"; no
+ * Access-Control-Allow-Credentials is sent (the API authenticates with the Authorization
+ * header, not cookies). Preflights (OPTIONS + Access-Control-Request-Method) of a known
+ * path answer 204 with the path's methods, Authorization and Content-Type, and a Max-Age;
+ * from any other origin 403 cors_origin_not_allowed with no CORS header, so the browser
+ * blocks the call. An empty list: no CORS header at all, OPTIONS is a 405 as before. */
+
+#define CORS_MAX_AGE "600"
+
+static int cors_on(const struct api_req *r)
+{
+	const struct config *cfg = r->ctx.cfg;
+
+	return cfg != NULL && cfg->cors_origins != NULL &&
+	       cfg->cors_origins[strspn(cfg->cors_origins, ", \t")] != '\0';
+}
+
+static int cors_allowed(const struct api_req *r, const char *origin)
+{
+	const char *p = r->ctx.cfg->cors_origins;
+	size_t olen;
+
+	if (origin == NULL || *origin == '\0')
+		return 0;
+	olen = strlen(origin);
+	while (*p != '\0') {
+		size_t len;
+
+		p += strspn(p, ", \t");
+		len = strcspn(p, ", \t");
+		if (len == 0)
+			break;
+		if (len == olen && strncasecmp(p, origin, len) == 0)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+static int is_preflight(const struct http_req *req)
+{
+	return req->method != NULL && strcmp(req->method, "OPTIONS") == 0 &&
+	       http_header(req, "Origin") != NULL &&
+	       http_header(req, "Access-Control-Request-Method") != NULL;
+}
+
+static int preflight(struct api_req *r)
+{
+	if (!cors_allowed(r, http_header(r->http, "Origin")))
+		return api_problem(
+		    r, 403, "cors_origin_not_allowed",
+		    "This origin is not allowed to call the API (MEDRIN_CORS_ORIGINS).");
+	api_header(r, "Access-Control-Allow-Methods", r->match.allow);
+	api_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+	api_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
+	return api_empty(r, 204);
+}
+
 /* run: everything between the transport and the access log; returns the status. */
 static int run(struct api_req *r, const struct route *table, size_t n)
 {
@@ -254,6 +325,8 @@ static int run(struct api_req *r, const struct route *table, size_t n)
 
 	if (m == ROUTER_NOT_FOUND)
 		return api_problem(r, 404, "not_found", "No endpoint has this path.");
+	if (m == ROUTER_METHOD_NOT_ALLOWED && cors_on(r) && is_preflight(req))
+		return preflight(r);
 	if (m == ROUTER_METHOD_NOT_ALLOWED) {
 		api_header(r, "Allow", r->match.allow);
 		return api_problem(r, 405, "method_not_allowed",
@@ -334,6 +407,16 @@ void dispatch(struct app *app, const struct route *table, size_t n, struct arena
 	r.resp = resp;
 	http_resp_init(resp, a);
 	http_resp_header(resp, a, "Cache-Control", "no-store");
+	if (cors_on(&r)) {
+		const char *origin = http_header(req, "Origin");
+
+		http_resp_header(resp, a, "Vary", "Origin");
+		if (cors_allowed(&r, origin)) {
+			http_resp_header(resp, a, "Access-Control-Allow-Origin", origin);
+			http_resp_header(resp, a, "Access-Control-Expose-Headers",
+			                 "Retry-After, WWW-Authenticate, Location, X-Request-Id");
+		}
+	}
 
 	int status = run(&r, table, n);
 

@@ -7,6 +7,7 @@
 #include "base/metrics.h"
 #include "http/problem.h"
 #include "domain/services.h"
+#include "domain/tasks.h"
 
 /* A fixed body, written without building a tree: this endpoint is the routing-only
  * baseline of the benchmark. */
@@ -52,6 +53,22 @@ int ops_metrics(struct api_req *r)
 {
 	buf_reset(&r->resp->body);
 	if (metrics_render(&r->resp->body) != ERR_OK)
+		return api_error(r, ERR_INTERNAL);
+	/* The queue is shared by every host: each pool reports the same numbers (alert on
+	 * max() across instances, not sum()). */
+	struct task_queue_stat *st = NULL;
+	size_t n = 0;
+	int ok = r->ctx.svc != NULL && r->ctx.svc->db != NULL &&
+	         tasks_queue_stats(r->ctx.svc->db, r->arena, &st, &n) == ERR_OK;
+	struct metrics_queue *q = arena_alloc(r->arena, (n ? n : 1) * sizeof(*q));
+
+	for (size_t i = 0; i < n; i++) {
+		q[i].kind = st[i].kind;
+		q[i].queued = st[i].queued;
+		q[i].live = st[i].live;
+		q[i].oldest = st[i].oldest_queued_seconds;
+	}
+	if (metrics_render_queue(&r->resp->body, q, ok ? n : 0, ok) != ERR_OK)
 		return api_error(r, ERR_INTERNAL);
 	r->resp->content_type = "text/plain; version=0.0.4";
 	return 200;

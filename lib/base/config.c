@@ -53,6 +53,8 @@ static const struct config_key config_table[] = {
 	    "EnvironmentFile re-read by the master on SIGHUP (unset: none)"),
 	BOOL("MEDRIN_TEST_ROUTES", test_routes, "0",
          "1 enables /api/v1/_test/* (refused when MEDRIN_ENV=production)"),
+	STR("MEDRIN_CORS_ORIGINS", cors_origins, "", 0, NULL,
+	    "browser origins allowed to call the API (CORS), comma-separated; empty: none"),
 	/* storage */
 	STR("DATABASE_URL", database_url, "postgresql:///medrin", CONFIG_REQUIRED | CONFIG_URL, NULL,
 	    "libpq connection URL or key=value string"),
@@ -67,6 +69,12 @@ static const struct config_key config_table[] = {
 	STR("MEDRIN_REDIS_PREFIX", redis_prefix, "medrin:", 0, NULL, "prefix of every Redis key"),
 	INT("MEDRIN_REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000,
 	    "Redis connect and command timeout"),
+	STR("MEDRIN_REDIS_SENTINELS", redis_sentinels, NULL, 0, NULL,
+	    "host:port,... of Redis Sentinels to ask for the primary (unset: REDIS_URL's host)"),
+	STR("MEDRIN_REDIS_MASTER", redis_master, NULL, 0, NULL,
+	    "name the Sentinels monitor the primary under (needed with MEDRIN_REDIS_SENTINELS)"),
+	INT("MEDRIN_REDIS_FAILOVER_WAIT_MS", redis_failover_wait_ms, "2000", 0, 60000,
+	    "Sentinel mode: how long a call waits for a primary to appear before a 503"),
 	STR("MEDRIN_MIGRATIONS_DIR", migrations_dir, MEDRIN_DATADIR "/migrations", CONFIG_REQUIRED,
 	    NULL, "directory of NNNN_name.sql migrations"),
 	/* security */
@@ -102,8 +110,31 @@ static const struct config_key config_table[] = {
 	STR("MAIL_FROM", mail_from, "Medrin <no-reply@localhost>", 0, NULL, "From: of outgoing mail"),
 	STR("MEDRIN_PUBLIC_URL", public_url, "https://localhost:8443", 0, NULL,
 	    "public base URL, for links in mail"),
+	INT("MEDRIN_MAIL_RETRY_HOURS", mail_retry_hours, "24", 1, 720,
+	    "how long an undelivered mail is retried (capped exponential back-off)"),
 	INT("MEDRIN_WORKER_POLL_SECONDS", worker_poll_seconds, "5", 1, 3600,
 	    "medrin-worker's queue poll interval (LISTEN/NOTIFY wakes it sooner)"),
+	/* sign-in with OpenID Connect (per provider: MEDRIN_OIDC_<NAME>_*, see load_oidc) */
+	STR("MEDRIN_OIDC_PROVIDERS", oidc_providers, NULL, 0, NULL,
+	    "comma-separated OpenID Connect provider names (each needs MEDRIN_OIDC_<NAME>_*)"),
+	STR("MEDRIN_OIDC_RETURN_URLS", oidc_return_urls, NULL, 0, NULL,
+	    "comma-separated front-end URLs a sign-in may return to (exact match)"),
+	INT("MEDRIN_OIDC_TIMEOUT_MS", oidc_timeout_ms, "3000", 100, 30000,
+	    "bound on each request to a provider (discovery, keys, token)"),
+	/* resumes */
+	STR("MEDRIN_FILES_DIR", files_dir, "/var/lib/medrin/files", 0, NULL,
+	    "where compiled PDFs are stored; nginx serves it as the internal /files/"),
+	INT("MEDRIN_COMPILE_TIMEOUT_SECONDS", compile_timeout_s, "20", 1, 600,
+	    "wall-clock limit of one TeX run (CPU limit 1 s more; the lease 10 s more)"),
+	INT("MEDRIN_COMPILE_MEMORY_MB", compile_memory_mb, "1024", 64, 16384,
+	    "address-space limit of the TeX run in MiB"),
+	STR("GEMINI_API_URL", gemini_api_url, "https://generativelanguage.googleapis.com/v1beta",
+	    CONFIG_URL, NULL, "base URL of the Gemini-compatible API ({url}/models/{model}:generateContent)"),
+	STR("GEMINI_API_KEY", gemini_api_key, NULL, CONFIG_SECRET, NULL,
+	    "API key for rating (x-goog-api-key); unset: POST /resumes/{id}/rating answers 503"),
+	STR("GEMINI_MODEL", gemini_model, "gemini-1.5-flash", 0, NULL, "model used for rating"),
+	INT("GEMINI_TIMEOUT_SECONDS", gemini_timeout_s, "30", 1, 300,
+	    "timeout of one generateContent request"),
 	/* GraphQL */
 	BOOL("MEDRIN_GRAPHQL_INTROSPECTION", graphql_introspection, "1",
 	     "1 answers GraphQL introspection (__schema, __type; GraphiQL needs it), 0 refuses it"),
@@ -261,6 +292,35 @@ static int has_prefix(const char *s, const char *prefix)
 }
 
 /* validate checks the rules that involve more than one key or more than a range. */
+/* cors_origins_ok: every item of the MEDRIN_CORS_ORIGINS list (commas and/or spaces) is
+ * an exact origin, scheme://host[:port]: no "*", no path, no trailing slash. */
+static int cors_origins_ok(const char *list)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		size_t n;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (n == 0)
+			break;
+		const char *host = NULL;
+
+		if (n > 7 && strncmp(p, "http://", 7) == 0)
+			host = p + 7;
+		else if (n > 8 && strncmp(p, "https://", 8) == 0)
+			host = p + 8;
+		if (host == NULL || (size_t)(host - p) >= n)
+			return 0;
+		for (const char *c = host; c < p + n; c++)
+			if (*c == '/' || *c == '*' || *c == '?' || *c == '#' || *c == '@')
+				return 0;
+		p += n;
+	}
+	return 1;
+}
+
 static int validate(struct config *cfg, struct buf *errbuf)
 {
 	int bad = 0;
@@ -295,6 +355,12 @@ static int validate(struct config *cfg, struct buf *errbuf)
 		        "must not be enabled when MEDRIN_ENV=production");
 		bad = 1;
 	}
+	if (!cors_origins_ok(cfg->cors_origins)) {
+		problem(errbuf, "MEDRIN_CORS_ORIGINS",
+		        "must list exact origins (https://app.example.com, http://localhost:3000), "
+		        "no \"*\", paths or trailing slashes");
+		bad = 1;
+	}
 	if (!has_prefix(cfg->redis_url, "redis://") && !has_prefix(cfg->redis_url, "unix://")) {
 		problem(errbuf, "REDIS_URL", "must start with redis:// or unix://");
 		bad = 1;
@@ -316,6 +382,184 @@ static int validate(struct config *cfg, struct buf *errbuf)
 		cfg->workers = cpus > 0 ? (int)(cpus > 64 ? 256 : 4 * cpus) : 8;
 	}
 	return bad ? ERR_INVALID : ERR_OK;
+}
+
+/* ---- OpenID Connect providers ----
+ *
+ * The table above is static, so the per-provider keys are not rows: for each name listed
+ * in MEDRIN_OIDC_PROVIDERS (at most CONFIG_OIDC_MAX, [a-z0-9]{1,32}, case-insensitive,
+ * no duplicates) load_oidc reads MEDRIN_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET
+ * and _SCOPES from the environment, NAME upper-cased. Variables of providers not listed
+ * are ignored. */
+
+static void oidc_upper(char *dst, const char *name)
+{
+	size_t i = 0;
+
+	for (; i < 39 && name[i]; i++)
+		dst[i] = (char)toupper((unsigned char)name[i]);
+	dst[i] = '\0';
+}
+
+static const char *oidc_env(const char *up, const char *suffix)
+{
+	char key[96];
+	const char *v;
+
+	snprintf(key, sizeof key, "MEDRIN_OIDC_%s_%s", up, suffix);
+	v = getenv(key);
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* oidc_url_ok: https://host…, or http:// to a loopback host outside production (tests). */
+static int oidc_url_ok(const struct config *cfg, const char *v)
+{
+	if (has_prefix(v, "https://") && strlen(v) > 8)
+		return strcspn(v, " \t\r\n") == strlen(v);
+	if (!cfg->dev_mode || !has_prefix(v, "http://"))
+		return 0;
+	return has_prefix(v, "http://127.") || has_prefix(v, "http://localhost:") ||
+	       has_prefix(v, "http://localhost/") || has_prefix(v, "http://[::1]");
+}
+
+static void load_oidc(struct config *cfg, struct buf *errbuf, int *bad)
+{
+	const char *list = cfg->oidc_providers;
+	char key[96];
+
+	cfg->noidc = 0;
+	if (list == NULL || cfg->env == NULL)
+		return;
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *s = p;
+
+		p += n + (p[n] == ',');
+		while (n > 0 && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		char name[33], up[40];
+		int ok = n <= 32;
+
+		for (size_t i = 0; ok && i < n; i++)
+			ok = isalnum((unsigned char)s[i]);
+		if (!ok) {
+			problem(errbuf, "MEDRIN_OIDC_PROVIDERS",
+			        "names must be 1 to 32 letters or digits, comma-separated");
+			*bad = 1;
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			name[i] = (char)tolower((unsigned char)s[i]);
+		name[n] = '\0';
+		for (int i = 0; i < cfg->noidc; i++) {
+			if (strcmp(cfg->oidc[i].name, name) == 0) {
+				problem(errbuf, "MEDRIN_OIDC_PROVIDERS", "names a provider twice");
+				*bad = 1;
+				return;
+			}
+		}
+		if (cfg->noidc == CONFIG_OIDC_MAX) {
+			problem(errbuf, "MEDRIN_OIDC_PROVIDERS", "names more than 8 providers");
+			*bad = 1;
+			return;
+		}
+		oidc_upper(up, name);
+		const char *iss = oidc_env(up, "ISSUER"), *id = oidc_env(up, "CLIENT_ID");
+		const char *secret = oidc_env(up, "CLIENT_SECRET"),
+		           *scopes = oidc_env(up, "SCOPES");
+
+		if (iss == NULL || !oidc_url_ok(cfg, iss)) {
+			snprintf(key, sizeof key, "MEDRIN_OIDC_%s_ISSUER", up);
+			problem(
+			    errbuf, key,
+			    "is required: the provider's https:// issuer URL (http:// only to a "
+			    "loopback host outside production)");
+			*bad = 1;
+		}
+		if (id == NULL) {
+			snprintf(key, sizeof key, "MEDRIN_OIDC_%s_CLIENT_ID", up);
+			problem(errbuf, key, "is required");
+			*bad = 1;
+		}
+		if (secret == NULL || (!cfg->dev_mode && is_placeholder(secret))) {
+			snprintf(key, sizeof key, "MEDRIN_OIDC_%s_CLIENT_SECRET", up);
+			problem(errbuf, key,
+			        "is required (the secret the provider issued; not a placeholder)");
+			*bad = 1;
+		}
+		if (scopes != NULL) {
+			/* space-separated; must ask for openid */
+			int has_openid = 0;
+
+			for (const char *q = scopes; *q;) {
+				size_t m = strcspn(q, " ");
+
+				has_openid |= m == 6 && strncmp(q, "openid", 6) == 0;
+				q += m;
+				while (*q == ' ')
+					q++;
+			}
+			if (!has_openid || strcspn(scopes, "\"<>\\^`{|}\t\r\n") != strlen(scopes)) {
+				snprintf(key, sizeof key, "MEDRIN_OIDC_%s_SCOPES", up);
+				problem(errbuf, key,
+				        "must be space-separated scopes including openid");
+				*bad = 1;
+			}
+		}
+		struct config_oidc *o = &cfg->oidc[cfg->noidc++];
+
+		o->name = util_xstrdup(name);
+		o->issuer = util_xstrdup(iss != NULL ? iss : "");
+		o->client_id = util_xstrdup(id != NULL ? id : "");
+		o->client_secret = util_xstrdup(secret != NULL ? secret : "");
+		o->scopes = util_xstrdup(scopes != NULL ? scopes : "openid email profile");
+	}
+	if (cfg->noidc > 0) {
+		const char *r = cfg->oidc_return_urls;
+		int any = 0, ok = r != NULL;
+
+		for (const char *q = r; ok && q != NULL && *q;) {
+			size_t m = strcspn(q, ",");
+			char *u = strndup(q, m);
+
+			if (u == NULL)
+				util_oom();
+			if (*u != '\0') {
+				any = 1;
+				ok = (has_prefix(u, "https://") || has_prefix(u, "http://")) &&
+				     strcspn(u, " \t\r\n#") == strlen(u);
+			}
+			free(u);
+			q += m + (q[m] == ',');
+		}
+		if (!ok || !any) {
+			problem(
+			    errbuf, "MEDRIN_OIDC_RETURN_URLS",
+			    "is required with MEDRIN_OIDC_PROVIDERS: comma-separated http(s) URLs "
+			    "without fragments");
+			*bad = 1;
+		}
+	}
+}
+
+static void free_oidc(struct config *cfg)
+{
+	for (int i = 0; i < cfg->noidc && i < CONFIG_OIDC_MAX; i++) {
+		struct config_oidc *o = &cfg->oidc[i];
+
+		if (o->client_secret != NULL)
+			explicit_bzero(o->client_secret, strlen(o->client_secret));
+		free(o->name);
+		free(o->issuer);
+		free(o->client_id);
+		free(o->client_secret);
+		free(o->scopes);
+	}
+	cfg->noidc = 0;
 }
 
 int config_load(struct config *cfg, struct buf *errbuf)
@@ -375,6 +619,7 @@ int config_load(struct config *cfg, struct buf *errbuf)
 	}
 	if (validate(cfg, errbuf) != ERR_OK)
 		bad = 1;
+	load_oidc(cfg, errbuf, &bad);
 	if (bad) {
 		config_free(cfg);
 		return ERR_INVALID;
@@ -394,6 +639,7 @@ void config_free(struct config *cfg)
 		free(*slot);
 		*slot = NULL;
 	}
+	free_oidc(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -475,6 +721,16 @@ int config_dump(const struct config *cfg, struct buf *out)
 		}
 		if (rc == ERR_OK)
 			rc = buf_putc(out, '\n');
+	}
+	for (int i = 0; i < cfg->noidc && rc == ERR_OK; i++) {
+		const struct config_oidc *o = &cfg->oidc[i];
+		char up[40];
+
+		oidc_upper(up, o->name);
+		rc = buf_printf(out,
+		                "MEDRIN_OIDC_%s_ISSUER=%s\nMEDRIN_OIDC_%s_CLIENT_ID=%s\n"
+		                "MEDRIN_OIDC_%s_CLIENT_SECRET=****\nMEDRIN_OIDC_%s_SCOPES=%s\n",
+		                up, o->issuer, up, o->client_id, up, up, o->scopes);
 	}
 	return rc;
 }

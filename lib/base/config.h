@@ -14,6 +14,17 @@
 
 struct buf;
 
+/* One OpenID Connect provider (MEDRIN_OIDC_<NAME>_*), read for each name listed in
+ * MEDRIN_OIDC_PROVIDERS (docs/internals/oidc.md). Strings are owned by the config. */
+#define CONFIG_OIDC_MAX 8
+struct config_oidc {
+	char *name;          /* lower-case, [a-z0-9]{1,32}: the {provider} of the routes */
+	char *issuer;        /* MEDRIN_OIDC_<NAME>_ISSUER: exact iss, discovery base */
+	char *client_id;     /* MEDRIN_OIDC_<NAME>_CLIENT_ID */
+	char *client_secret; /* MEDRIN_OIDC_<NAME>_CLIENT_SECRET (secret: masked) */
+	char *scopes;        /* MEDRIN_OIDC_<NAME>_SCOPES (default "openid email profile") */
+};
+
 struct config {
 	/* general */
 	const char *env;       /* MEDRIN_ENV: production (default) | development | test */
@@ -28,6 +39,7 @@ struct config {
 	int client_timeout_s; /* MEDRIN_CLIENT_TIMEOUT_SECONDS: bound on a silent FastCGI peer */
 	const char *env_file; /* MEDRIN_ENV_FILE, re-read by the master on SIGHUP */
 	int test_routes; /* MEDRIN_TEST_ROUTES=1 enables the _test routes (refused in production) */
+	const char *cors_origins; /* MEDRIN_CORS_ORIGINS: allowed browser origins ("": no CORS) */
 	/* storage */
 	const char *database_url;    /* DATABASE_URL */
 	int db_statement_timeout_ms; /* MEDRIN_DB_STATEMENT_TIMEOUT_MS */
@@ -36,6 +48,9 @@ struct config {
 	const char *redis_url;       /* REDIS_URL: redis://[:pw@]host:port/db or unix:///path */
 	const char *redis_prefix;    /* MEDRIN_REDIS_PREFIX */
 	int redis_timeout_ms;        /* MEDRIN_REDIS_TIMEOUT_MS */
+	const char *redis_sentinels; /* MEDRIN_REDIS_SENTINELS: host:port,... (NULL: none) */
+	const char *redis_master;    /* MEDRIN_REDIS_MASTER: the Sentinels' name of the primary */
+	int redis_failover_wait_ms;  /* MEDRIN_REDIS_FAILOVER_WAIT_MS */
 	const char *migrations_dir;  /* MEDRIN_MIGRATIONS_DIR */
 	/* security */
 	const char *secret_key;           /* SECRET_KEY: keys OTP hashes, signed links */
@@ -57,7 +72,22 @@ struct config {
 	const char *smtp_url;    /* SMTP_URL: smtp://host:port or smtps:// */
 	const char *mail_from;   /* MAIL_FROM */
 	const char *public_url;  /* MEDRIN_PUBLIC_URL, for links in mail */
+	int mail_retry_hours;    /* MEDRIN_MAIL_RETRY_HOURS: retry window of a mail task */
 	int worker_poll_seconds; /* MEDRIN_WORKER_POLL_SECONDS */
+	/* sign-in with OpenID Connect */
+	const char *oidc_providers;   /* MEDRIN_OIDC_PROVIDERS: "google,okta" (unset: none) */
+	const char *oidc_return_urls; /* MEDRIN_OIDC_RETURN_URLS: allowed return_to, comma list */
+	int oidc_timeout_ms;          /* MEDRIN_OIDC_TIMEOUT_MS: bound on each provider request */
+	struct config_oidc oidc[CONFIG_OIDC_MAX]; /* derived: one per listed provider */
+	int noidc;
+	/* resumes */
+	const char *files_dir;      /* MEDRIN_FILES_DIR: compiled PDFs (nginx /files/) */
+	int compile_timeout_s;      /* MEDRIN_COMPILE_TIMEOUT_SECONDS */
+	int compile_memory_mb;      /* MEDRIN_COMPILE_MEMORY_MB */
+	const char *gemini_api_url; /* GEMINI_API_URL */
+	const char *gemini_api_key; /* GEMINI_API_KEY */
+	const char *gemini_model;   /* GEMINI_MODEL */
+	int gemini_timeout_s;       /* GEMINI_TIMEOUT_SECONDS */
 	/* GraphQL (docs/internals/graphql.md) */
 	int graphql_introspection; /* MEDRIN_GRAPHQL_INTROSPECTION: 0 refuses __schema, __type */
 	int graphql_max_document;  /* MEDRIN_GRAPHQL_MAX_DOCUMENT: bytes of query text */

@@ -19,6 +19,8 @@ struct metrics_page {
 	uint64_t worker_starts;
 	int64_t pool_configured;
 	int64_t pool_alive;
+	uint64_t pg_errors;
+	uint64_t redis_errors;
 };
 
 static struct metrics_page *page;
@@ -95,6 +97,18 @@ void metrics_set_pool(int configured, int alive)
 	__atomic_store_n(&page->pool_alive, alive, __ATOMIC_RELAXED);
 }
 
+void metrics_pg_error(void)
+{
+	if (page != NULL)
+		add(&page->pg_errors, 1);
+}
+
+void metrics_redis_error(void)
+{
+	if (page != NULL)
+		add(&page->redis_errors, 1);
+}
+
 static uint64_t load(const uint64_t *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
@@ -166,5 +180,45 @@ int metrics_render(struct buf *out)
 		    (unsigned long long)load(&page->worker_starts),
 		    (long long)__atomic_load_n(&page->pool_configured, __ATOMIC_RELAXED),
 		    (long long)__atomic_load_n(&page->pool_alive, __ATOMIC_RELAXED));
+	if (rc == ERR_OK)
+		rc = buf_printf(out,
+		                "# HELP medrin_postgres_errors_total PostgreSQL calls that failed "
+		                "(connection lost or refused, timeout, server error).\n"
+		                "# TYPE medrin_postgres_errors_total counter\n"
+		                "medrin_postgres_errors_total %llu\n"
+		                "# HELP medrin_redis_errors_total Redis calls that failed "
+		                "(connection lost or refused, timeout, error reply).\n"
+		                "# TYPE medrin_redis_errors_total counter\n"
+		                "medrin_redis_errors_total %llu\n",
+		                (unsigned long long)load(&page->pg_errors),
+		                (unsigned long long)load(&page->redis_errors));
+	return rc;
+}
+
+int metrics_render_queue(struct buf *out, const struct metrics_queue *q, size_t n, int ok)
+{
+	int rc = buf_printf(out,
+	                    "# HELP medrin_queue_up 1 when the task queue could be read "
+	                    "for these metrics.\n"
+	                    "# TYPE medrin_queue_up gauge\n"
+	                    "medrin_queue_up %d\n",
+	                    ok ? 1 : 0);
+
+	if (rc == ERR_OK)
+		rc = buf_puts(out, "# HELP medrin_queue_tasks Live tasks (queued or running) by "
+		                   "kind.\n"
+		                   "# TYPE medrin_queue_tasks gauge\n");
+	for (size_t i = 0; rc == ERR_OK && i < n; i++)
+		rc = buf_printf(out,
+		                "medrin_queue_tasks{kind=\"%s\",status=\"queued\"} %ld\n"
+		                "medrin_queue_tasks{kind=\"%s\",status=\"running\"} %ld\n",
+		                q[i].kind, q[i].queued, q[i].kind, q[i].live - q[i].queued);
+	if (rc == ERR_OK)
+		rc = buf_puts(out, "# HELP medrin_queue_oldest_seconds Age of the oldest queued "
+		                   "task by kind (0: none queued).\n"
+		                   "# TYPE medrin_queue_oldest_seconds gauge\n");
+	for (size_t i = 0; rc == ERR_OK && i < n; i++)
+		rc = buf_printf(out, "medrin_queue_oldest_seconds{kind=\"%s\"} %.3f\n", q[i].kind,
+		                q[i].oldest);
 	return rc;
 }

@@ -46,7 +46,21 @@ void metrics_request(size_t route_index, int status, long usec);
 void metrics_worker_started(void); /* master, on each (re)spawn after the first */
 void metrics_set_pool(int configured, int alive);
 
+/* Failed calls to PostgreSQL (lib/store/db.c) and Redis (lib/store/rds.c). */
+void metrics_pg_error(void);
+void metrics_redis_error(void);
+
 /* Prometheus text exposition format 0.0.4. */
 int metrics_render(struct buf *out) MUSTCHECK;
+
+/* The task queue as read from PostgreSQL when the metrics are asked for (kinds are plain
+ * names, [a-z0-9_-]+). ok = 0: the queue could not be read (medrin_queue_up 0). */
+struct metrics_queue {
+	const char *kind;
+	long queued, live;
+	double oldest;
+};
+int metrics_render_queue(struct buf *out, const struct metrics_queue *q, size_t n,
+                         int ok) MUSTCHECK;
 
 #endif

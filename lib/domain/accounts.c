@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "domain/audit.h"
 #include "domain/mailer.h"
+#include "domain/resumes.h"
 #include "security/password.h"
 #include "security/token.h"
 #include "store/db.h"
@@ -556,6 +557,7 @@ int accounts_logout(struct ctx *c)
 
 	if (rc != ERR_OK && rc != ERR_NOT_FOUND)
 		return rc;
+	resumes_cache_drop(c->rds, c->arena, c->actor.user_id);
 	audit_record(c, "logout", c->actor.user_id, NULL, NULL);
 	return ERR_OK;
 }
@@ -578,6 +580,7 @@ int accounts_logout_all(struct ctx *c)
 
 	if (rc != ERR_OK)
 		return rc;
+	resumes_cache_drop(c->rds, c->arena, c->actor.user_id);
 	audit_revoked(c, c->actor.user_id, n, "logout_all");
 	return ERR_OK;
 }

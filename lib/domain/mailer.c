@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/arena.h"
 #include "base/config.h"
@@ -60,17 +61,26 @@ static const char *site(const struct config *cfg)
 }
 
 /* queue builds {"to","subject","body"} and enqueues it (kind "mail"). */
+static int queue_expiring(struct db *db, struct arena *a, const char *to, const char *subject,
+                          const char *body, long expires_at)
+{
+	struct record payload;
+	char exp[24];
+
+	memset(&payload, 0, sizeof payload);
+	snprintf(exp, sizeof(exp), "%ld", expires_at);
+	if (record_set(&payload, "to", to) != ERR_OK ||
+	    record_set(&payload, "subject", subject) != ERR_OK ||
+	    record_set(&payload, "body", body) != ERR_OK ||
+	    (expires_at > 0 && record_set(&payload, "expires_at", exp) != ERR_OK))
+		return ERR_INTERNAL;
+	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
+}
+
 static int queue(struct db *db, struct arena *a, const char *to, const char *subject,
                  const char *body)
 {
-	struct record payload;
-
-	memset(&payload, 0, sizeof payload);
-	if (record_set(&payload, "to", to) != ERR_OK ||
-	    record_set(&payload, "subject", subject) != ERR_OK ||
-	    record_set(&payload, "body", body) != ERR_OK)
-		return ERR_INTERNAL;
-	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
+	return queue_expiring(db, a, to, subject, body, 0);
 }
 
 int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
@@ -105,7 +115,7 @@ int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, c
 	    "-- \n"
 	    "Medrin\n",
 	    t->purpose, code, minutes, minutes == 1 ? "" : "s");
-	rc = queue(db, a, to, t->subject, body);
+	rc = queue_expiring(db, a, to, t->subject, body, (long)time(NULL) + expiry_seconds);
 out:
 	if (rc)
 		log_warn("mailer: %s code mail not queued: %s", module ? module : "?",
@@ -196,4 +206,156 @@ int mailer_queue_password_changed(struct db *db, const struct config *cfg, struc
                                   const char *to)
 {
 	return queue_notice(db, cfg, a, to, &notice_password);
+}
+
+int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *token)
+{
+	const char *base = cfg != NULL && cfg->public_url != NULL ? cfg->public_url : "";
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || token == NULL || *token == '\0') {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "Confirm your new Medrin email address",
+	           secret_printf(a,
+	                         "Hello,\n"
+	                         "\n"
+	                         "To make this the email address of your Medrin account, open\n"
+	                         "this link within 24 hours:\n"
+	                         "\n"
+	                         "%s/api/v1/auth/confirm?token=%s\n"
+	                         "\n"
+	                         "It works only once. If you did not ask for this, ignore this\n"
+	                         "mail: nothing changes without the link.\n"
+	                         "\n"
+	                         "-- \n"
+	                         "Medrin\n",
+	                         base, token));
+out:
+	if (rc)
+		log_warn("mailer: email confirmation link not queued: %s", err_name(rc));
+	return rc;
+}
+
+int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *new_email)
+{
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || new_email == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "Your Medrin email address was changed",
+	           arena_printf(a,
+	                        "Hello,\n"
+	                        "\n"
+	                        "The email address of your Medrin account was just changed to\n"
+	                        "%s. Mail for the account now goes there, and you sign in\n"
+	                        "with it.\n"
+	                        "\n"
+	                        "If it was not you, reset your password at %s and contact us.\n"
+	                        "\n"
+	                        "-- \n"
+	                        "Medrin\n",
+	                        new_email, site(cfg)));
+out:
+	if (rc)
+		log_warn("mailer: email-changed notice not queued: %s", err_name(rc));
+	return rc;
+}
+
+int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *provider)
+{
+	int rc;
+
+	if (to == NULL || !util_email_valid(to) || provider == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	rc = queue(db, a, to, "A sign-in provider was linked to your Medrin account",
+	           arena_printf(a,
+	                        "Hello,\n"
+	                        "\n"
+	                        "Your Medrin account can now be signed in to with \"%s\": the\n"
+	                        "provider confirmed that this email address is yours, so it was\n"
+	                        "linked to your account.\n"
+	                        "\n"
+	                        "If it was you, there is nothing more to do.\n"
+	                        "\n"
+	                        "If it was not you, sign in at %s, remove the provider from your\n"
+	                        "account and reset your password.\n"
+	                        "\n"
+	                        "-- \n"
+	                        "Medrin\n",
+	                        provider, site(cfg)));
+out:
+	if (rc)
+		log_warn("mailer: provider-linked notice not queued: %s", err_name(rc));
+	return rc;
+}
+
+/* one_line: s with every control character (CR, LF, tab, ...) as a space, for the subject. */
+static const char *one_line(struct arena *a, const char *s)
+{
+	char *o = arena_strdup(a, s != NULL ? s : "");
+
+	for (unsigned char *p = (unsigned char *)o; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return o;
+}
+
+int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena *a,
+                          const struct mailer_reminder *m)
+{
+	const char *company, *position, *subject, *body, *link;
+	const char *base = cfg != NULL && cfg->public_url != NULL ? cfg->public_url : "";
+	size_t blen = strlen(base);
+	int rc;
+
+	if (m == NULL || m->to == NULL || !util_email_valid(m->to) || m->job_id == NULL) {
+		rc = ERR_INVALID;
+		goto out;
+	}
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	company = one_line(a, m->company);
+	position = one_line(a, m->position);
+	link = arena_printf(a, "%.*s/jobs/%s", (int)blen, base, m->job_id);
+	subject = arena_printf(a, "%s: %s at %s", m->late ? "Late reminder" : "Reminder", position,
+	                       company);
+	body = arena_printf(
+	    a,
+	    "Hello,\n"
+	    "\n"
+	    "Here is the reminder you set on your job application.\n"
+	    "\n"
+	    "Company:  %s\n"
+	    "Position: %s\n"
+	    "Due:      %s\n"
+	    "%s"
+	    "\n"
+	    "Your note:\n"
+	    "\n"
+	    "%s\n"
+	    "\n"
+	    "Open the application: %s\n"
+	    "\n"
+	    "-- \n"
+	    "Medrin\n",
+	    company, position, m->due != NULL ? m->due : "",
+	    m->late ? "\nThis reminder is late: it could not be sent at the time above (no\n"
+	              "Medrin worker was running then, or the time had already passed when\n"
+	              "it was set), so it is sent now.\n"
+	            : "",
+	    m->note != NULL ? m->note : "", link);
+	rc = queue(db, a, m->to, subject, body);
+out:
+	if (rc)
+		log_warn("mailer: reminder not queued: %s", err_name(rc));
+	return rc;
 }

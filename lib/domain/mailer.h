@@ -26,5 +26,30 @@ int mailer_queue_register_conflict(struct db *db, const struct config *cfg, stru
 /* "Your password was changed / reset" notice. */
 int mailer_queue_password_changed(struct db *db, const struct config *cfg, struct arena *a,
                                   const char *to) MUSTCHECK;
+/* "A sign-in provider was linked to your account" (provider: its configured name). */
+int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *provider) MUSTCHECK;
+
+/* The link that confirms a new address (users_self.c); token is secret. */
+int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *token) MUSTCHECK;
+/* "Your address was changed to new_email", to the old address. */
+int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct arena *a,
+                               const char *to, const char *new_email) MUSTCHECK;
+
+/* A note's reminder (jobs_reminder_fire): the job's company and position, the note, the
+ * time it was due (text) and a link to the job (MEDRIN_PUBLIC_URL/jobs/{id}); late says
+ * it is sent well after that time (no worker was running). */
+struct mailer_reminder {
+	const char *to;
+	const char *job_id;
+	const char *company;
+	const char *position;
+	const char *note;
+	const char *due;
+	int late;
+};
+int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena *a,
+                          const struct mailer_reminder *m) MUSTCHECK;
 
 #endif

@@ -5,9 +5,14 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "domain/audit.h"
+#include "domain/oidc.h"
+#include "domain/resumes.h"
+#include "domain/jobs.h"
 #include "domain/sessions.h"
 #include "domain/tasks.h"
 #include "domain/users.h"
+#include "domain/users_manage.h"
+#include "domain/profiles.h"
 #include "security/otp.h"
 #include "security/password.h"
 #include "security/token.h"
@@ -23,6 +28,18 @@ static int register_modules(struct services *s)
 		rc = tasks_register(s->db);
 	if (rc == ERR_OK)
 		rc = audit_register(s->db);
+	if (rc == ERR_OK)
+		rc = users_self_register(s->db);
+	if (rc == ERR_OK)
+		rc = users_admin_register(s->db);
+	if (rc == ERR_OK)
+		rc = profiles_register(s->db);
+	if (rc == ERR_OK)
+		rc = oidc_register(s->db);
+	if (rc == ERR_OK)
+		rc = resumes_register(s->db);
+	if (rc == ERR_OK)
+		rc = jobs_register(s->db);
 	if (rc == ERR_OK)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)
@@ -42,6 +59,11 @@ int services_open(struct services *s, const struct config *cfg)
 	s->db = db_new(cfg->database_url, cfg->db_statement_timeout_ms, cfg->db_connect_timeout_s,
 	               cfg->db_io_timeout_ms);
 	s->rds = rds_new(cfg->redis_url, cfg->redis_prefix, cfg->redis_timeout_ms);
+	if (s->rds != NULL && rds_set_sentinels(s->rds, cfg->redis_sentinels, cfg->redis_master,
+	                                        cfg->redis_failover_wait_ms) != ERR_OK) {
+		rc = ERR_INVALID;
+		goto out;
+	}
 	if (s->db == NULL || s->rds == NULL) {
 		log_error("services: cannot create the storage handles");
 		rc = ERR_INTERNAL;

@@ -27,6 +27,12 @@ static const struct db_stmt tasks_stmts[] = {
      "VALUES ($1::text, $2::uuid, jsonb_object($3::text[])) RETURNING id) "
      "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
      3},
+    /* The same for a task that becomes due at $4 (a note's reminder). */
+    {"tasks_enqueue_at",
+     "WITH t AS (INSERT INTO tasks (kind, user_id, payload, run_at) "
+     "VALUES ($1::text, $2::uuid, jsonb_object($3::text[]), $4::timestamptz) RETURNING id) "
+     "SELECT t.id, pg_notify('" TASKS_CHANNEL "', $1::text) FROM t",
+     4},
     /* $1/$2/$3: the claimant's kind table as parallel arrays (kind, lease seconds,
      * max attempts); $4: the lease of a kind not in it. */
     {"tasks_claim",
@@ -64,17 +70,25 @@ static const struct db_stmt tasks_stmts[] = {
     /* $4: seconds until the retry; NULL: no retry (failed for good). A mail that
      * failed for good loses its body too: nobody will send it any more. */
     {"tasks_fail",
+     "WITH d AS (SELECT ($4::int IS NULL OR t.attempts >= t.max_attempts "
+     "OR ($5::int IS NOT NULL AND now() + make_interval(secs => $4::int) "
+     "> t.created_at + make_interval(secs => $5::int))) AS final "
+     "FROM tasks t WHERE t.id = $1::uuid) "
      "UPDATE tasks SET error = $3::text, locked_until = NULL, updated_at = now(), "
-     "status = CASE WHEN $4::int IS NULL OR attempts >= max_attempts "
-     "THEN 'failed' ELSE 'queued' END, "
-     "run_at = CASE WHEN $4::int IS NULL OR attempts >= max_attempts "
-     "THEN run_at ELSE now() + make_interval(secs => $4::int) END, "
-     "payload = CASE WHEN ($4::int IS NULL OR attempts >= max_attempts) "
-     "AND kind = 'mail' AND payload ? 'body' "
+     "status = CASE WHEN d.final THEN 'failed' ELSE 'queued' END, "
+     "run_at = CASE WHEN d.final THEN run_at ELSE now() + make_interval(secs => $4::int) END, "
+     "payload = CASE WHEN d.final AND kind = 'mail' AND payload ? 'body' "
      "THEN jsonb_set(payload, '{body}', '\"[not delivered]\"') ELSE payload END "
-     "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
+     "FROM d WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING status",
-     4},
+     5},
+    /* The metrics: live tasks per kind and the age of the oldest one still waiting. */
+    {"tasks_queue_stats",
+     "SELECT kind, count(*), count(*) FILTER (WHERE status = 'queued'), "
+     "coalesce(EXTRACT(EPOCH FROM (now() - min(created_at) FILTER "
+     "(WHERE status = 'queued')))::float8, 0) "
+     "FROM tasks WHERE status IN ('queued', 'running') GROUP BY kind ORDER BY kind LIMIT 64",
+     0},
     {"tasks_next_due",
      "SELECT EXTRACT(EPOCH FROM (LEAST("
      "min(run_at) FILTER (WHERE status = 'queued'), "
@@ -103,8 +117,14 @@ int tasks_backoff_seconds(int attempt)
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
                   const struct record *payload, char **id)
 {
+	return tasks_enqueue_at(db, a, kind, user_id, payload, NULL, id);
+}
+
+int tasks_enqueue_at(struct db *db, struct arena *a, const char *kind, const char *user_id,
+                     const struct record *payload, const char *run_at, char **id)
+{
 	PGresult *res = NULL;
-	const char *params[3];
+	const char *params[4];
 	int rc;
 
 	if (kind == NULL || *kind == '\0' || payload == NULL) {
@@ -114,7 +134,11 @@ int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *
 	params[0] = kind;
 	params[1] = user_id;
 	params[2] = record_pg_array(a, payload);
-	rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
+	params[3] = run_at;
+	if (run_at == NULL)
+		rc = db_exec(db, a, "tasks_enqueue", 3, params, &res);
+	else
+		rc = db_exec(db, a, "tasks_enqueue_at", 4, params, &res);
 	if (rc)
 		goto out;
 	if (db_rows(res) != 1) {
@@ -258,17 +282,19 @@ static int finish(struct db *db, struct arena *a, const struct task *t, const ch
                   int retry)
 {
 	PGresult *res = NULL;
-	char attempts[16], delay[16];
-	const char *params[4];
+	char attempts[16], delay[16], window[16];
+	const char *params[5];
 	int rc;
 
 	snprintf(attempts, sizeof(attempts), "%d", t->attempts);
 	snprintf(delay, sizeof(delay), "%d", tasks_backoff_seconds(t->attempts));
+	snprintf(window, sizeof(window), "%d", t->retry_window_seconds);
 	params[0] = t->id;
 	params[1] = attempts;
 	params[2] = error_cut(a, error);
 	params[3] = retry ? delay : NULL;
-	rc = db_exec(db, a, "tasks_fail", 4, params, &res);
+	params[4] = t->retry_window_seconds > 0 ? window : NULL;
+	rc = db_exec(db, a, "tasks_fail", 5, params, &res);
 	if (rc)
 		goto out;
 	if (db_rows(res) == 0) {
@@ -332,4 +358,31 @@ int tasks_next_due(struct db *db, struct arena *a, double *seconds)
 	*seconds = strtod(v, NULL);
 out:
 	return rc;
+}
+
+int tasks_queue_stats(struct db *db, struct arena *a, struct task_queue_stat **out, size_t *n)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = db_exec(db, a, "tasks_queue_stats", 0, NULL, &res);
+	if (rc)
+		return rc;
+	int rows = db_rows(res);
+
+	if (rows <= 0)
+		return ERR_OK;
+	struct task_queue_stat *st = arena_alloc(a, (size_t)rows * sizeof(*st));
+
+	for (int i = 0; i < rows; i++) {
+		st[i].kind = arena_strdup(a, db_value(res, i, 0));
+		st[i].live = strtol(db_value(res, i, 1), NULL, 10);
+		st[i].queued = strtol(db_value(res, i, 2), NULL, 10);
+		st[i].oldest_queued_seconds = strtod(db_value(res, i, 3), NULL);
+	}
+	*out = st;
+	*n = (size_t)rows;
+	return ERR_OK;
 }

@@ -28,6 +28,10 @@ struct task {
 	int attempts;      /* including this one; with id, identifies this claim */
 	int max_attempts;
 	int lease_seconds; /* the lease this claim took (the kind's, or the default) */
+	/* Set by the claimant after tasks_claim (0: max_attempts alone): > 0, a failed
+	 * attempt is retried only while the task is younger than this (since queued), so a
+	 * mail queue keeps trying for hours, not for a number of attempts. */
+	int retry_window_seconds;
 };
 
 /* What the claimant knows about a kind (medrin-worker's kind table): how long a claim
@@ -54,6 +58,12 @@ int tasks_register(struct db *db) MUSTCHECK;
  * transaction if one is open. */
 int tasks_enqueue(struct db *db, struct arena *a, const char *kind, const char *user_id,
                   const struct record *payload, char **id) MUSTCHECK;
+/* tasks_enqueue_at is tasks_enqueue for a task that becomes due at run_at (timestamptz
+ * text, e.g. RFC 3339; NULL: now). The NOTIFY still goes at commit: idle workers then
+ * sleep until it is due (tasks_next_due). ERR_INVALID also for a run_at PostgreSQL
+ * refuses. */
+int tasks_enqueue_at(struct db *db, struct arena *a, const char *kind, const char *user_id,
+                     const struct record *payload, const char *run_at, char **id) MUSTCHECK;
 
 /* tasks_claim takes one due task of any kind (status queued, run_at <= now, or running
  * with an expired lease) and marks it running: attempts + 1, locked_until = now + the
@@ -98,5 +108,17 @@ int tasks_backoff_seconds(int attempt);
  * queued task's run_at or a running task's lease end; <= 0: due now). ERR_NOT_FOUND when
  * no task is queued or running. The worker sleeps at most this long. */
 int tasks_next_due(struct db *db, struct arena *a, double *seconds) MUSTCHECK;
+
+/* One kind's live tasks, for the metrics. */
+struct task_queue_stat {
+	const char *kind;
+	long live;                    /* queued + running */
+	long queued;                  /* waiting (due or in back-off) */
+	double oldest_queued_seconds; /* age (since enqueue) of the oldest queued one; 0: none */
+};
+
+/* tasks_queue_stats lists the kinds that have live tasks (at most 64), in the arena. */
+int tasks_queue_stats(struct db *db, struct arena *a, struct task_queue_stat **out,
+                      size_t *n) MUSTCHECK;
 
 #endif

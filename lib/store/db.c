@@ -21,6 +21,7 @@
 #include <time.h>
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 
 struct stmt_table {
@@ -174,6 +175,8 @@ static void log_failure(const char *label, int rc, const char *sqlstate)
 		log_warn("db: %s: %s (SQLSTATE %s)", label, err_name(rc), sqlstate);
 	else
 		log_error("db: %s: %s (SQLSTATE %s)", label, err_name(rc), sqlstate);
+	if (rc != ERR_CONFLICT && rc != ERR_INVALID)
+		metrics_pg_error();
 }
 
 static void notice_receiver(void *arg, const PGresult *res)
@@ -304,6 +307,7 @@ static int timed_out(struct db *db, const char *label)
 {
 	log_warn("db: %s: no answer from PostgreSQL within %d ms; dropping the connection", label,
 	         db->io_timeout_ms);
+	metrics_pg_error();
 	drop(db);
 	set_error(db, "08006", "timed out waiting for the server");
 	return ERR_UNAVAILABLE;
@@ -375,6 +379,7 @@ static int db_connect(struct db *db)
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		set_error(db, "08001", db->conn ? PQerrorMessage(db->conn) : "out of memory");
 		log_warn("db: connect failed: %s", db->errmsg);
+		metrics_pg_error();
 		drop(db);
 		return ERR_UNAVAILABLE;
 	}
@@ -497,6 +502,15 @@ static int run(struct db *db, struct arena *a, enum run_mode mode, const char *l
 		rc = classify(db->sqlstate);
 		log_failure(label, rc, db->sqlstate);
 		PQclear(r);
+		/* 25006: this server is read-only now (a primary demoted, a standby reached by a
+		 * connection string without target_session_attrs=read-write); 57P01..57P03: it
+		 * is shutting down or starting. The next call connects again, and libpq picks
+		 * whichever listed host is the primary now. */
+		if (!db->in_tx &&
+		    (strcmp(db->sqlstate, "25006") == 0 || strncmp(db->sqlstate, "57P0", 4) == 0)) {
+			drop(db);
+			rc = ERR_UNAVAILABLE;
+		}
 		return rc;
 	}
 }

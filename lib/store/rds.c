@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include "base/arena.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "base/util.h"
 
 struct script {
@@ -37,6 +39,13 @@ struct rds {
 	struct script *scripts;
 	int nscripts;
 	int loaded; /* scripts loaded on the current connection */
+	/* Sentinel mode (rds_set_sentinels): the primary is asked of the Sentinels on every
+	 * (re)connect; host/port of the URL are then unused. */
+	int nsentinels;
+	char **sentinel_host;
+	int *sentinel_port;
+	char *master_name;
+	int failover_wait_ms;
 };
 
 static char *xstrndup(const char *s, size_t n)
@@ -189,6 +198,58 @@ struct rds *rds_new(const char *url, const char *prefix, int timeout_ms)
 	return r;
 }
 
+int rds_set_sentinels(struct rds *r, const char *list, const char *master, int wait_ms)
+{
+	if (list == NULL || *list == '\0')
+		return ERR_OK;
+	if (master == NULL || *master == '\0') {
+		log_error("redis: MEDRIN_REDIS_SENTINELS needs MEDRIN_REDIS_MASTER");
+		r->url_ok = 0;
+		return ERR_INVALID;
+	}
+	for (const char *p = list; *p;) {
+		size_t n = strcspn(p, ",");
+		char item[300];
+		long port;
+
+		if (n == 0 || n >= sizeof(item))
+			goto bad;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		char *colon = strrchr(item, ':');
+		char *h = item;
+
+		if (colon == NULL || colon == item || util_parse_long(colon + 1, 1, 65535, &port))
+			goto bad;
+		*colon = '\0';
+		if (*h == '[' && colon[-1] == ']') { /* [::1]:26379 */
+			h++;
+			colon[-1] = '\0';
+		}
+		char **hs = realloc(r->sentinel_host, (size_t)(r->nsentinels + 1) * sizeof(*hs));
+		int *ps = hs ? realloc(r->sentinel_port, (size_t)(r->nsentinels + 1) * sizeof(*ps))
+		             : NULL;
+
+		if (hs == NULL || ps == NULL)
+			util_oom();
+		r->sentinel_host = hs;
+		r->sentinel_port = ps;
+		hs[r->nsentinels] = xstrndup(h, strlen(h));
+		ps[r->nsentinels] = (int)port;
+		r->nsentinels++;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			goto bad; /* a trailing comma */
+	}
+	r->master_name = xstrndup(master, strlen(master));
+	r->failover_wait_ms = wait_ms >= 0 ? wait_ms : 0;
+	return ERR_OK;
+bad:
+	log_error("redis: MEDRIN_REDIS_SENTINELS is not host:port[,host:port...]");
+	r->url_ok = 0;
+	return ERR_INVALID;
+}
+
 static void drop(struct rds *r)
 {
 	if (r->c != NULL)
@@ -210,6 +271,11 @@ void rds_free(struct rds *r)
 	free(r->password);
 	free(r->prefix);
 	free(r->scripts);
+	for (int i = 0; i < r->nsentinels; i++)
+		free(r->sentinel_host[i]);
+	free(r->sentinel_host);
+	free(r->sentinel_port);
+	free(r->master_name);
 	free(r);
 }
 
@@ -267,6 +333,7 @@ static void log_error_reply(const char *what, const redisReply *rep)
 	if (n > 200)
 		n = 200;
 	log_warn("redis: %s: %.*s", what, n, rep->str ? rep->str : "");
+	metrics_redis_error();
 }
 
 /* io_failed logs and drops a context whose I/O failed. */
@@ -281,6 +348,7 @@ static void io_failed(struct rds *r, const char *what)
 	else
 		log_warn("redis: %s: %s", what,
 		         r->c && r->c->errstr[0] ? r->c->errstr : "I/O error");
+	metrics_redis_error();
 	drop(r);
 }
 
@@ -336,17 +404,71 @@ static int load_pending_scripts(struct rds *r)
 	return ERR_OK;
 }
 
-static int rds_connect(struct rds *r)
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* sentinel_lookup asks each Sentinel in turn for the primary's address: the first
+ * answer wins. hiredis 0.14 has no Sentinel support, so this is the plain command. */
+static int sentinel_lookup(struct rds *r, char *host, size_t hostlen, int *port)
+{
+	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+
+	for (int i = 0; i < r->nsentinels; i++) {
+		redisContext *c =
+		    redisConnectWithTimeout(r->sentinel_host[i], r->sentinel_port[i], tv);
+		redisReply *rep = NULL;
+
+		if (c != NULL && !c->err && redisSetTimeout(c, tv) == REDIS_OK) {
+			const char *argv[] = {"SENTINEL", "get-master-addr-by-name",
+			                      r->master_name};
+
+			rep = redisCommandArgv(c, 3, argv, NULL);
+		}
+		int ok = rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+		         rep->element[0]->type == REDIS_REPLY_STRING &&
+		         rep->element[1]->type == REDIS_REPLY_STRING &&
+		         rep->element[0]->len < hostlen;
+		long n = 0;
+
+		if (ok)
+			ok = util_parse_long(rep->element[1]->str, 1, 65535, &n) == ERR_OK;
+		if (ok) {
+			memcpy(host, rep->element[0]->str, rep->element[0]->len);
+			host[rep->element[0]->len] = '\0';
+			*port = (int)n;
+		} else {
+			log_warn("redis: sentinel %s:%d: no primary for \"%s\"%s%s",
+			         r->sentinel_host[i], r->sentinel_port[i], r->master_name,
+			         c && c->err ? ": " : "", c && c->err ? c->errstr : "");
+			metrics_redis_error();
+		}
+		if (rep != NULL)
+			freeReplyObject(rep);
+		if (c != NULL)
+			redisFree(c);
+		if (ok)
+			return ERR_OK;
+	}
+	return ERR_UNAVAILABLE;
+}
+
+/* connect_to opens r->c to host:port (or the unix path), authenticates, checks the role
+ * (Sentinel mode: only a primary will do), selects the db and loads the scripts. */
+static int connect_to(struct rds *r, const char *host, int port)
 {
 	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
 	int rc;
 
-	if (!r->url_ok)
-		return ERR_INTERNAL;
-	r->c = r->path ? redisConnectUnixWithTimeout(r->path, tv)
-	               : redisConnectWithTimeout(r->host, r->port, tv);
+	r->c = host == NULL ? redisConnectUnixWithTimeout(r->path, tv)
+	                    : redisConnectWithTimeout(host, port, tv);
 	if (r->c == NULL || r->c->err) {
 		log_warn("redis: connect failed: %s", r->c ? r->c->errstr : "out of memory");
+		metrics_redis_error();
 		drop(r);
 		return ERR_UNAVAILABLE;
 	}
@@ -354,7 +476,7 @@ static int rds_connect(struct rds *r)
 		io_failed(r, "set timeout");
 		return ERR_UNAVAILABLE;
 	}
-	if (r->path == NULL)
+	if (host != NULL)
 		(void)redisEnableKeepAlive(r->c);
 	if (r->password != NULL) {
 		const char *argv[] = {"AUTH", r->user ? r->user : r->password, r->password};
@@ -362,6 +484,25 @@ static int rds_connect(struct rds *r)
 		rc = setup_cmd(r, "AUTH", r->user ? 3 : 2, argv, NULL);
 		if (rc)
 			goto out;
+	}
+	if (r->nsentinels > 0) {
+		const char *argv[] = {"ROLE"};
+		redisReply *rep = NULL;
+
+		rc = setup_cmd(r, "ROLE", 1, argv, &rep);
+		if (rc)
+			goto out;
+		int primary = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+		              rep->element[0]->type == REDIS_REPLY_STRING &&
+		              strcmp(rep->element[0]->str, "master") == 0;
+
+		freeReplyObject(rep);
+		if (!primary) {
+			/* The Sentinels have not noticed yet, or are mid-failover. */
+			log_warn("redis: %s:%d is not the primary (yet); asking again", host, port);
+			rc = ERR_UNAVAILABLE;
+			goto out;
+		}
 	}
 	if (r->db != 0) {
 		char db[8];
@@ -383,6 +524,35 @@ out:
 		rc = ERR_UNAVAILABLE;
 	}
 	return rc;
+}
+
+static int rds_connect(struct rds *r)
+{
+	if (!r->url_ok)
+		return ERR_INTERNAL;
+	if (r->nsentinels == 0)
+		return connect_to(r, r->path ? NULL : r->host, r->port);
+	/* Sentinel mode: during a failover the old primary refuses or answers as a replica
+	 * and the Sentinels may still name it; ask again every 100 ms, up to the bounded
+	 * wait. */
+	int64_t deadline = mono_ms() + r->failover_wait_ms;
+
+	for (;;) {
+		char host[256];
+		int port = 0;
+
+		if (sentinel_lookup(r, host, sizeof(host), &port) == ERR_OK &&
+		    connect_to(r, host, port) == ERR_OK)
+			return ERR_OK;
+		if (mono_ms() + 100 > deadline) {
+			log_warn("redis: no primary for \"%s\" within %d ms", r->master_name,
+			         r->failover_wait_ms);
+			return ERR_UNAVAILABLE;
+		}
+		struct timespec ts = {0, 100 * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int ensure(struct rds *r)
@@ -411,6 +581,20 @@ static int retryable(const redisContext *c)
 	                                  strcmp(c->errstr, strerror(EPIPE)) == 0);
 }
 
+static int readonly_reply(const redisReply *rep)
+{
+	const char *s = rep->str ? rep->str : "";
+
+	/* A script's refused write comes back wrapped ("ERR ... READONLY ..." in some
+	 * versions): look at the first line, not only the prefix. */
+	size_t n = strcspn(s, "\r\n");
+
+	for (size_t i = 0; i + 8 <= n; i++)
+		if (memcmp(s + i, "READONLY", 8) == 0)
+			return 1;
+	return 0;
+}
+
 /* command runs argv with one retry on a stale connection. On ERR_OK *rep is the reply
  * (never an error reply); an error reply returns ERR_INTERNAL with *rep set too. */
 static int command(struct rds *r, int argc, const char **argv, const size_t *lens, redisReply **rep)
@@ -423,6 +607,18 @@ static int command(struct rds *r, int argc, const char **argv, const size_t *len
 		if (rc)
 			return rc;
 		*rep = redisCommandArgv(r->c, argc, argv, lens);
+		if (*rep != NULL && attempt == 0 && (*rep)->type == REDIS_REPLY_ERROR &&
+		    readonly_reply(*rep)) {
+			/* A primary turned replica by a failover: the write was refused, so
+			 * reconnect (to the new primary in Sentinel mode) and send it again. */
+			log_warn("redis: %s: READONLY: the server is a replica now; reconnecting",
+			         argv[0]);
+			metrics_redis_error();
+			freeReplyObject(*rep);
+			*rep = NULL;
+			drop(r);
+			continue;
+		}
 		if (*rep != NULL)
 			break;
 		int again = reused && attempt == 0 && retryable(r->c);

@@ -23,6 +23,17 @@ struct rds;
 struct rds *rds_new(const char *url, const char *prefix, int timeout_ms);
 void rds_free(struct rds *r);
 
+/* rds_set_sentinels switches r to Sentinel mode (call before the first command): list is
+ * "host:port[,host:port...]" (MEDRIN_REDIS_SENTINELS; NULL or "" leaves r alone), master
+ * the monitored name (MEDRIN_REDIS_MASTER). Every (re)connect asks the Sentinels in turn
+ * (SENTINEL get-master-addr-by-name) and keeps the address only if ROLE says "master"
+ * there; password and db still come from the URL, its host and port are unused. While no
+ * primary can be found the connect is retried every 100 ms for up to wait_ms, then fails
+ * with ERR_UNAVAILABLE. A READONLY reply (the primary became a replica) drops the
+ * connection and sends the command once more to the new primary. Returns ERR_INVALID
+ * (logged; every later call fails) for a malformed list or a missing name. */
+int rds_set_sentinels(struct rds *r, const char *list, const char *master, int wait_ms) MUSTCHECK;
+
 /* rds_script registers a Lua script (static text) and returns its id (>= 0) for
  * rds_eval. Call at start, before the first command. The same text registered twice
  * (or a NULL/empty one) is refused: ERR_INVALID (< 0, logged), and rds_eval with that

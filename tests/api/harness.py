@@ -438,9 +438,28 @@ class RequestLoop:
 
 # --------------------------------------------------------------------------- services
 
+def disruption_allowed():
+    """Tests may stop and restart the stack's services only on a throwaway test stack
+    (MEDRIN_ENV=test in its env file, as script/test and tests/api/README.md start it) or
+    when MEDRIN_TEST_DISRUPT=1 says the caller accepts it."""
+    return env_get("MEDRIN_ENV") == "test" or os.environ.get("MEDRIN_TEST_DISRUPT") == "1"
+
+
 def service(action, *names, check=True, timeout=120):
     """Runs script/server ACTION NAME... with our environment and MEDRIN_STATE_DIR.
-    Returns the CompletedProcess; raises HarnessError when it fails and check is set."""
+    Returns the CompletedProcess; raises HarnessError when it fails and check is set.
+    stop/restart refuse (HarnessError, before touching anything) unless
+    disruption_allowed(), and say on stderr what they are about to stop."""
+    if action in ("stop", "restart"):
+        if not disruption_allowed():
+            raise HarnessError(
+                "refusing to %s %s of the stack in %s: it is not a test stack (MEDRIN_ENV=%s). "
+                "Tests that stop services run against a stack started with MEDRIN_ENV=test "
+                "(script/test does), or set MEDRIN_TEST_DISRUPT=1 to allow it here."
+                % (action, " ".join(names) or "every service", state_dir(),
+                   env_get("MEDRIN_ENV")))
+        sys.stderr.write("[harness] %s %s of the stack in %s\n"
+                         % (action, " ".join(names) or "every service", state_dir()))
     # The env file's settings go in the environment: script/server gives the caller's
     # environment precedence, so the restarted service gets exactly the stack's settings
     # (private DATABASE_URL / REDIS_URL / SMTP_URL values still count as private).
@@ -518,9 +537,9 @@ def pool_env_file(pool=1):
 def reload_pool(pool, content, timeout=20):
     """Writes content into pool N's env file, sends its master SIGHUP and waits until every
     worker has been replaced, so each later request to that pool sees the new settings.
-    Returns the file's previous content. The master applies the file with setenv: a key
-    the file stops naming keeps its last value, so undo a setting by writing the old value
-    explicitly (then put the old content back with write_pool_env)."""
+    Returns the file's previous content. A reload applies the file as a whole (a key the
+    file stops naming reverts to its default), so putting the old content back with
+    reload_pool undoes a setting."""
     master = master_pid(pool)
     if not master:
         raise HarnessError("no master pid for pool %d" % pool)

@@ -402,6 +402,42 @@ START_TEST(test_rds_command_bounded)
 }
 END_TEST
 
+/* Sentinel mode: malformed lists and a missing name are refused (and make every later
+ * call fail); with no Sentinel answering, a call gives up after the bounded wait. */
+START_TEST(test_rds_sentinels_parse_and_bounded_wait)
+{
+	static const char *const bad[] = {"127.0.0.1",     "127.0.0.1:0", "127.0.0.1:70000",
+	                                  ":26379",        "a:1,,b:2",    "127.0.0.1:26379,",
+	                                  "127.0.0.1:x12", NULL};
+
+	for (int i = 0; bad[i] != NULL; i++) {
+		struct rds *r = rds_new("redis://127.0.0.1:1/0", "t:", 100);
+
+		ck_assert_msg(rds_set_sentinels(r, bad[i], "medrin", 100) == ERR_INVALID, "%s",
+		              bad[i]);
+		ck_assert_int_eq(rds_ping(r), ERR_INTERNAL);
+		rds_free(r);
+	}
+	struct rds *r = rds_new("redis://127.0.0.1:1/0", "t:", 100);
+
+	ck_assert_int_eq(rds_set_sentinels(r, "127.0.0.1:1", NULL, 100), ERR_INVALID);
+	rds_free(r);
+	r = rds_new("redis://127.0.0.1:1/0", "t:", 100);
+	ck_assert_int_eq(rds_set_sentinels(r, NULL, NULL, 100), ERR_OK); /* unset: plain URL */
+	rds_free(r);
+	r = rds_new("redis://127.0.0.1:1/0", "t:", 100);
+	ck_assert_int_eq(rds_set_sentinels(r, "127.0.0.1:1,[::1]:1", "medrin", 400), ERR_OK);
+	int64_t t0 = now_ms();
+
+	ck_assert_int_eq(rds_ping(r), ERR_UNAVAILABLE);
+	int64_t took = now_ms() - t0;
+
+	ck_assert_int_ge(took, 300);
+	ck_assert_int_lt(took, 5000);
+	rds_free(r);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -414,6 +450,7 @@ Suite *store_suite(void)
 	tcase_add_test(io, test_db_roundtrip_bounded);
 	tcase_add_test(io, test_db_prepare_bounded);
 	tcase_add_test(io, test_rds_command_bounded);
+	tcase_add_test(io, test_rds_sentinels_parse_and_bounded_wait);
 	tcase_set_timeout(io, 30);
 	suite_add_tcase(s, reg);
 	suite_add_tcase(s, io);

@@ -18,6 +18,9 @@ Suite *password_suite(void);
 Suite *record_suite(void);
 Suite *sessions_suite(void);
 Suite *store_suite(void);
+Suite *oidc_suite(void);
+Suite *latex_suite(void);
+Suite *jobs_suite(void);
 Suite *graphql_suite(void);
 
 #endif
