@@ -84,6 +84,24 @@ int api_gql_authorize(struct gql_call *call)
 	return -1;
 }
 
+/* A REST field name as the GraphQL API spells it: camelCase, and the cursor is `after`. */
+static const char *graphql_name(struct api_req *r, const char *field)
+{
+	char *out = arena_strdup(r->arena, field), *o = out;
+
+	if (strcmp(field, "cursor") == 0)
+		return "after";
+	for (const char *p = field; *p != '\0'; p++) {
+		if (*p == '_' && p[1] >= 'a' && p[1] <= 'z') {
+			*o++ = (char)(*++p - 'a' + 'A');
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
 int api_gql_outcome(struct gql_call *call, int rc)
 {
 	struct api_req *r = api_gql_req(call);
@@ -123,7 +141,8 @@ int api_gql_outcome(struct gql_call *call, int rc)
 	if (why->code != NULL)
 		json_object_object_add(ext, "problem", json_object_new_string(why->code));
 	if (why->field != NULL)
-		json_object_object_add(ext, "field", json_object_new_string(why->field));
+		json_object_object_add(ext, "field",
+		                       json_object_new_string(graphql_name(r, why->field)));
 	if (rc == ERR_LIMITED && why->retry_after > 0)
 		json_object_object_add(ext, "retryAfter", json_object_new_int64(why->retry_after));
 	return gql_fail(call, code, arena_strdup(r->arena, message), ext);
@@ -283,7 +302,7 @@ int api_graphql(struct api_req *r)
 	const char *media = negotiate(http_header(r->http, "Accept"));
 	struct gql_request q;
 	struct gql_result res;
-	struct api_gql g = {r, 0, 0};
+	struct api_gql g;
 	struct gql_limits lim;
 	int status, rc;
 
@@ -293,6 +312,8 @@ int api_graphql(struct api_req *r)
 		return api_problem(r, 406, "not_acceptable",
 		                   "Accept application/graphql-response+json or application/json.");
 	memset(&q, 0, sizeof q);
+	memset(&g, 0, sizeof g);
+	g.r = r;
 	rc = strcmp(r->http->method, "POST") == 0 ? post_params(r, &q) : get_params(r, &q);
 	if (rc != 0)
 		return rc;

@@ -13,11 +13,22 @@
 #include "api/api.h"
 #include "graphql/graphql.h"
 
+/* Job.notes, loaded for a whole page of jobs at once: the jobs resolver records the page's
+ * job ids, the first Job.notes call loads the notes of all of them in one statement
+ * (jobs_notes_batch) and the others read the result. */
+struct api_gql_notes {
+	const char **ids; /* the page's job ids */
+	size_t n;
+	int per_job;         /* the `first` the notes were loaded with; 0: not loaded */
+	json_object *by_job; /* job id -> array of rendered notes (arena-owned) */
+};
+
 /* Per request: the caller, authenticated on the first field that needs it. */
 struct api_gql {
 	struct api_req *r;
 	int auth_done;
 	int auth_rc; /* api_authenticate's result */
+	struct api_gql_notes notes;
 };
 
 /* The schema's tables (graphql_schema.c); gql_schema_build binds them once per worker. */
