@@ -135,6 +135,38 @@ VERDICTS = [
     ("{ __schema { queryType { name } } __schema { types { name } } }", True),
     ("{ me { ... on User @include(if: true) { id } } }", True),
     ("{ me { ...U @skip(if: false) } } fragment U on User @skip(if: true) { id }", False),
+    # the jobs schema: arguments, enums, input objects, mutations
+    ('mutation { createJob(input: {companyName: "a", position: "b", status: APPLIED, '
+     'appliedOn: "2026-01-01"}) { id } }', True),
+    ("mutation ($in: JobInput!) { createJob(input: $in) { id } }", True),
+    ("{ jobs(status: OFFER, sort: APPLIED_ON, first: 5) { nodes { id notes(first: 2) "
+     "{ content } } pageInfo { endCursor } } }", True),
+    ('mutation ($id: ID!) { updateJob(id: $id, input: {salary: {currency: "EUR", min: 1}}) '
+     "{ salary { min } } }", True),
+    ("{ jobStats { byStatus { applied } } }", True),
+    ('mutation { a: deleteJob(id: "1") b: deleteJob(id: "2") }', True),
+    ("query ($f: Int = 5) { jobs(first: $f) { nodes { id } } }", True),
+    ("query ($f: Int!) { jobNotes(jobId: 1, first: $f) { nodes { id } } }", True),
+    ('mutation { createJob(input: {companyName: "a"}) { id } }', False),
+    ('mutation { createJob(input: {companyName: "a", position: "b", status: APPLIED, '
+     'appliedOn: "2026-01-01", nope: 1}) { id } }', False),
+    ('mutation { createJob(input: {companyName: "a", companyName: "b", position: "b", '
+     'status: APPLIED, appliedOn: "x"}) { id } }', False),
+    ('mutation { createJob(input: {companyName: "a", position: "b", status: APPLIED, '
+     'appliedOn: "2026-01-01", salary: {min: 1}}) { id } }', False),
+    ('{ jobs(status: "APPLIED") { nodes { id } } }', False),
+    ("{ jobs(status: HIRED) { nodes { id } } }", False),
+    ("mutation { deleteJob }", False),
+    ('mutation { deleteJob(id: "x") { id } }', False),
+    ("{ createJob(input: {}) { id } }", False),
+    ("mutation ($in: JobPatch!) { createJob(input: $in) { id } }", False),
+    ("mutation ($in: JobInput) { createJob(input: $in) { id } }", False),
+    ("{ jobs { nodes { id } } jobs(first: 2) { nodes { id } } }", False),
+    ("{ jobs(first: 1.5) { nodes { id } } }", False),
+    ("{ jobs(first: 3000000000) { nodes { id } } }", False),
+    ('query ($j: Job) { job(id: "1") { id } }', False),
+    ("{ jobs { nodes { notes } } }", False),
+    ("{ jobs { pageInfo { hasNextPage { x } } } }", False),
 ]
 
 
@@ -162,7 +194,11 @@ class SchemaTest(unittest.TestCase):
     def test_every_query_and_type_the_contract_names(self):
         with open(SCHEMA, encoding="utf-8") as f:
             sdl = f.read()
-        for name in ("type Query", "me: User", "type User", "scalar DateTime"):
+        for name in ("type Query", "me: User", "type User", "scalar DateTime", "type Mutation",
+                     "jobs(", "): JobConnection", "job(id: ID!): Job",
+                     "jobNotes(", "jobStats: JobStats", "createJob(input: JobInput!): Job!",
+                     "updateJob(", "deleteJob(id: ID!): Boolean!", "createNote(",
+                     "updateNote(", "deleteNote(id: ID!): Boolean!"):
             self.assertIn(name, sdl)
 
 
