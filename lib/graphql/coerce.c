@@ -61,13 +61,14 @@ enum scalar { S_INT, S_FLOAT, S_STRING, S_BOOLEAN, S_ID, S_CUSTOM };
 
 static enum scalar scalar_of(const struct gql_type *t)
 {
-	static const char *const names[] = {"Int", "Float", "String", "Boolean", "ID"};
-
-	if (t->builtin)
-		for (size_t i = 0; i < GQL_N(names); i++)
-			if (strcmp(t->name, names[i]) == 0)
-				return (enum scalar)i;
-	return S_CUSTOM;
+	switch (t->scalar) {
+	case GQL_SCALAR_INT: return S_INT;
+	case GQL_SCALAR_FLOAT: return S_FLOAT;
+	case GQL_SCALAR_STRING: return S_STRING;
+	case GQL_SCALAR_BOOLEAN: return S_BOOLEAN;
+	case GQL_SCALAR_ID: return S_ID;
+	default: return S_CUSTOM;
+	}
 }
 
 static int int32_text(const char *s, int64_t *out)

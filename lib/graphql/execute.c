@@ -21,6 +21,7 @@ struct gql_exec {
 	const struct gql_limits *lim;
 	json_object *vars; /* coerced variable values */
 	json_object *errors;
+	json_object *no_args; /* the arguments of fields without any */
 	void *app;
 	size_t values;
 	int too_large;
@@ -169,10 +170,18 @@ static void field_error(struct gql_exec *x, const struct gql_selection *f, const
 
 /* ---- collecting fields (6.3.2) ---- */
 
+struct groups;
+
+/* The fields of one response key, and what execution learns about them once: the
+ * field's definition, and the sub-selections collected for a type (a list of objects
+ * collects them once, not once per item). */
 struct group {
 	const char *key;
 	const struct gql_selection **f;
 	size_t n, cap;
+	const struct gql_field *fd;
+	struct groups *sub;
+	const struct gql_type *sub_type;
 };
 
 struct groups {
@@ -257,6 +266,7 @@ static void collect(struct gql_exec *x, const struct gql_type *t, const struct g
 				out->g = grow(x->a, out->g, out->n, &out->cap, sizeof *out->g);
 				memset(&out->g[k], 0, sizeof out->g[k]);
 				out->g[k].key = key;
+				out->g[k].fd = gql_lookup_field(x->s, t, s->name);
 				out->n++;
 			}
 			struct group *g = &out->g[k];
@@ -290,11 +300,11 @@ static void collect(struct gql_exec *x, const struct gql_type *t, const struct g
 
 enum { OK = 0, NULL_ERR = 1 }; /* NULL_ERR: null because of an error already recorded */
 
-static int complete(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int complete(struct gql_exec *x, const struct gql_type *t, struct group *g,
                     const struct gql_field *fd, const struct gql_val *v, const struct path *p,
                     json_object **out);
 
-static int exec_selset(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int exec_selset(struct gql_exec *x, const struct gql_type *t, struct group *g,
                        const struct gql_val *parent, const struct path *p, json_object **out);
 
 static int count_value(struct gql_exec *x)
@@ -304,7 +314,7 @@ static int count_value(struct gql_exec *x)
 	return x->too_large;
 }
 
-static int leaf_mismatch(struct gql_exec *x, const struct group *g, const struct path *p,
+static int leaf_mismatch(struct gql_exec *x, struct group *g, const struct path *p,
                          const struct gql_type *t, json_object *j)
 {
 	const char *shown = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
@@ -314,7 +324,7 @@ static int leaf_mismatch(struct gql_exec *x, const struct group *g, const struct
 	return NULL_ERR;
 }
 
-static int complete_leaf(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int complete_leaf(struct gql_exec *x, const struct gql_type *t, struct group *g,
                          const struct gql_val *v, const struct path *p, json_object **out)
 {
 	json_object *j = v->json;
@@ -338,18 +348,18 @@ static int complete_leaf(struct gql_exec *x, const struct gql_type *t, const str
 		}
 		return leaf_mismatch(x, g, p, t, j);
 	}
-	if (t->builtin && strcmp(t->name, "Int") == 0) {
+	if (t->scalar == GQL_SCALAR_INT) {
 		int64_t i = json_object_get_int64(j);
 
 		if (jt != json_type_int || i < INT32_MIN || i > INT32_MAX)
 			return leaf_mismatch(x, g, p, t, j);
-	} else if (t->builtin && strcmp(t->name, "Float") == 0) {
+	} else if (t->scalar == GQL_SCALAR_FLOAT) {
 		if (jt != json_type_int && jt != json_type_double)
 			return leaf_mismatch(x, g, p, t, j);
-	} else if (t->builtin && strcmp(t->name, "Boolean") == 0) {
+	} else if (t->scalar == GQL_SCALAR_BOOLEAN) {
 		if (jt != json_type_boolean)
 			return leaf_mismatch(x, g, p, t, j);
-	} else if (t->builtin && strcmp(t->name, "ID") == 0) {
+	} else if (t->scalar == GQL_SCALAR_ID) {
 		if (jt == json_type_int) {
 			*out = json_object_new_string(json_object_get_string(j));
 			return OK;
@@ -363,7 +373,7 @@ static int complete_leaf(struct gql_exec *x, const struct gql_type *t, const str
 	return OK;
 }
 
-static int complete_list(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int complete_list(struct gql_exec *x, const struct gql_type *t, struct group *g,
                          const struct gql_field *fd, const struct gql_val *v, const struct path *p,
                          json_object **out)
 {
@@ -406,7 +416,7 @@ static int complete_list(struct gql_exec *x, const struct gql_type *t, const str
 	return OK;
 }
 
-static int complete(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int complete(struct gql_exec *x, const struct gql_type *t, struct group *g,
                     const struct gql_field *fd, const struct gql_val *v, const struct path *p,
                     json_object **out)
 {
@@ -446,7 +456,17 @@ static int coerce_args(struct gql_exec *x, const struct gql_input *defs, size_t 
                        const struct gql_argument *args, size_t nargs, json_object **out,
                        const char **why)
 {
-	json_object *o = json_object_new_object();
+	json_object *o;
+
+	if (ndefs == 0) { /* most fields: one shared empty object per request */
+		if (x->no_args == NULL) {
+			x->no_args = json_object_new_object();
+			arena_defer(x->a, put_json, x->no_args);
+		}
+		*out = x->no_args;
+		return ERR_OK;
+	}
+	o = json_object_new_object();
 
 	for (size_t i = 0; i < ndefs; i++) {
 		const struct gql_input *in = &defs[i];
@@ -483,11 +503,11 @@ static int coerce_args(struct gql_exec *x, const struct gql_input *defs, size_t 
 }
 
 /* ExecuteField (6.4.1) for one response key; *out is the completed value. */
-static int exec_field(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int exec_field(struct gql_exec *x, const struct gql_type *t, struct group *g,
                       const struct gql_val *parent, const struct path *p, json_object **out)
 {
 	const struct gql_selection *f = g->f[0];
-	const struct gql_field *fd = gql_lookup_field(x->s, t, f->name);
+	const struct gql_field *fd = g->fd;
 	struct gql_call call;
 	struct gql_val v = {GQL_V_NULL, NULL, NULL, NULL, 0};
 	const char *why = NULL;
@@ -542,7 +562,7 @@ static int exec_groups(struct gql_exec *x, const struct gql_type *t, struct grou
 
 	for (size_t i = 0; i < gs->n; i++) {
 		struct path fp = {p, gs->g[i].key, 0};
-		const struct gql_field *fd = gql_lookup_field(x->s, t, gs->g[i].f[0]->name);
+		const struct gql_field *fd = gs->g[i].fd;
 		json_object *v = NULL;
 
 		if (exec_field(x, t, &gs->g[i], parent, &fp, &v) != OK) {
@@ -559,16 +579,17 @@ static int exec_groups(struct gql_exec *x, const struct gql_type *t, struct grou
 	return OK;
 }
 
-static int exec_selset(struct gql_exec *x, const struct gql_type *t, const struct group *g,
+static int exec_selset(struct gql_exec *x, const struct gql_type *t, struct group *g,
                        const struct gql_val *parent, const struct path *p, json_object **out)
 {
-	struct groups gs;
-
-	memset(&gs, 0, sizeof gs);
-	for (size_t i = 0; i < g->n; i++)
-		if (g->f[i]->sel != NULL)
-			collect(x, t, g->f[i]->sel, &gs);
-	return exec_groups(x, t, &gs, parent, p, out);
+	if (g->sub == NULL || g->sub_type != t) {
+		g->sub = arena_zalloc(x->a, sizeof *g->sub);
+		g->sub_type = t;
+		for (size_t i = 0; i < g->n; i++)
+			if (g->f[i]->sel != NULL)
+				collect(x, t, g->f[i]->sel, g->sub);
+	}
+	return exec_groups(x, t, g->sub, parent, p, out);
 }
 
 /* ---- limits (our own, after validation) ---- */

@@ -33,6 +33,15 @@ struct gql_field {
 	int list_size;
 };
 
+enum gql_scalar {
+	GQL_SCALAR_OTHER = 0, /* not a scalar, or a custom one (text on the wire) */
+	GQL_SCALAR_INT,
+	GQL_SCALAR_FLOAT,
+	GQL_SCALAR_STRING,
+	GQL_SCALAR_BOOLEAN,
+	GQL_SCALAR_ID
+};
+
 struct gql_type {
 	enum gql_kind kind;
 	const char *name; /* NULL for LIST and NON_NULL */
@@ -46,7 +55,8 @@ struct gql_type {
 	size_t ninputs;
 	const struct gql_enum_def *values; /* ENUM */
 	size_t nvalues;
-	int builtin; /* introspection types, standard scalars */
+	int builtin;            /* introspection types, standard scalars */
+	enum gql_scalar scalar; /* which standard scalar, if one */
 };
 
 enum gql_dir_loc {

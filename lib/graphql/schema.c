@@ -261,6 +261,14 @@ static int add_types(struct builder *b, const struct gql_type_def *defs, size_t 
 		t->values = defs[i].values;
 		t->nvalues = defs[i].nvalues;
 		t->builtin = builtin;
+		if (builtin && t->kind == GQL_KIND_SCALAR) {
+			static const char *const names[] = {"Int", "Float", "String", "Boolean",
+			                                    "ID"};
+
+			for (size_t k = 0; k < GQL_N(names); k++)
+				if (strcmp(t->name, names[k]) == 0)
+					t->scalar = (enum gql_scalar)(k + 1);
+		}
 		s->types[s->ntypes++] = t;
 	}
 	return ERR_OK;

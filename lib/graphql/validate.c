@@ -150,9 +150,11 @@ static void check_value(struct vctx *v, const struct gql_value *val, const struc
 
 /* ---- arguments and directives ---- */
 
+/* Arguments of field `name` on type `owner` (or, owner NULL, of directive @name); the
+ * messages are only made when there is a problem. */
 static void check_arguments(struct vctx *v, const struct gql_argument *args, size_t nargs,
-                            struct gql_input *defs, size_t ndefs, int known, const char *owner_desc,
-                            const char *field_or_dir, struct gql_loc at)
+                            struct gql_input *defs, size_t ndefs, int known, const char *owner,
+                            const char *name, struct gql_loc at)
 {
 	for (size_t i = 0; i < nargs; i++) {
 		struct gql_input *in = known ? gql_input_of(defs, ndefs, args[i].name) : NULL;
@@ -165,8 +167,9 @@ static void check_arguments(struct vctx *v, const struct gql_argument *args, siz
 				break;
 			}
 		if (known && in == NULL)
-			ERR(v, args[i].loc, "Unknown argument \"%s\" on %s.", args[i].name,
-			    owner_desc);
+			ERR(v, args[i].loc, "Unknown argument \"%s\" on %s \"%s%s%s\".",
+			    args[i].name, owner != NULL ? "field" : "directive",
+			    owner != NULL ? owner : "@", owner != NULL ? "." : "", name);
 		value_usages(v, &args[i].value, in != NULL ? in->type : NULL,
 		             in != NULL && in->def != NULL);
 		if (in != NULL)
@@ -184,9 +187,11 @@ static void check_arguments(struct vctx *v, const struct gql_argument *args, siz
 				given = 1;
 		if (!given)
 			ERR(v, at,
-			    "%s argument \"%s\" of type \"%s\" is required, but it was not "
+			    "%s \"%s%s\" argument \"%s\" of type \"%s\" is required, but it was "
+			    "not "
 			    "provided.",
-			    field_or_dir, defs[k].name, gql_type_str(v->a, defs[k].type));
+			    owner != NULL ? "Field" : "Directive", owner != NULL ? "" : "@", name,
+			    defs[k].name, gql_type_str(v->a, defs[k].type));
 	}
 }
 
@@ -230,9 +235,8 @@ static void check_directives(struct vctx *v, const struct gql_directive *dirs, s
 				    dirs[i].name);
 				break;
 			}
-		check_arguments(v, dirs[i].args, dirs[i].nargs, dd->args, dd->nargs, 1,
-		                arena_printf(v->a, "directive \"@%s\"", dd->name),
-		                arena_printf(v->a, "Directive \"@%s\"", dd->name), dirs[i].loc);
+		check_arguments(v, dirs[i].args, dirs[i].nargs, dd->args, dd->nargs, 1, NULL,
+		                dd->name, dirs[i].loc);
 	}
 }
 
@@ -444,10 +448,8 @@ static void check_field(struct vctx *v, const struct gql_selection *s,
 		               "contained the field \"%s\".",
 		               s->name);
 	check_arguments(v, s->args, s->nargs, fd != NULL ? fd->args : NULL,
-	                fd != NULL ? fd->nargs : 0, fd != NULL,
-	                fd != NULL ? arena_printf(v->a, "field \"%s.%s\"", parent->name, s->name)
-	                           : NULL,
-	                arena_printf(v->a, "Field \"%s\"", s->name), s->loc);
+	                fd != NULL ? fd->nargs : 0, fd != NULL, parent != NULL ? parent->name : "",
+	                s->name, s->loc);
 	check_directives(v, s->dirs, s->ndirs, GQL_LOC_FIELD);
 	named = fd != NULL ? gql_named(fd->type) : NULL;
 	if (named != NULL && gql_is_leaf(named) && s->sel != NULL)
