@@ -14,6 +14,8 @@
 #include "api/render.h"
 #include "domain/accounts.h"
 #include "domain/jobs.h"
+#include "domain/resumes.h"
+#include "domain/users_manage.h"
 
 #define ARGS(a) a, GQL_N(a)
 #define NOARGS NULL, 0
@@ -44,15 +46,65 @@ static const struct gql_enum_def account_type_values[] = {
     {"NONE", "none", "Neither (the default).", NULL},
 };
 
+/* Fields another user's public view (user(id) for a caller who is not staff) leaves out. */
+#define PRIVATE "Null in another user's public view."
+
 static const struct gql_field_def user_fields[] = {
     {"id", "ID!", NULL, NOARGS, NULL},
-    {"email", "String!", NULL, NOARGS, NULL},
+    {"email", "String", "The sign-in address. " PRIVATE, NOARGS, NULL},
     {"firstName", "String!", NULL, NOARGS, NULL},
     {"lastName", "String!", NULL, NOARGS, NULL},
-    {"role", "Role!", "The privilege: what the account may do.", NOARGS, NULL},
+    {"role", "Role", "The privilege: what the account may do. " PRIVATE, NOARGS, NULL},
     {"accountType", "AccountType!", "What the account is for.", NOARGS, NULL},
-    {"emailVerified", "Boolean!", NULL, NOARGS, NULL},
-    {"loginOtp", "Boolean!", "Whether signing in also asks for a code sent by mail.", NOARGS, NULL},
+    {"emailVerified", "Boolean", PRIVATE, NOARGS, NULL},
+    {"loginOtp", "Boolean", "Whether signing in also asks for a code sent by mail. " PRIVATE,
+     NOARGS, NULL},
+    {"pendingEmail", "String",
+     "A new address waiting for its confirmation link (user(id) only; null otherwise).", NOARGS,
+     NULL},
+    {"createdAt", "DateTime!", NULL, NOARGS, NULL},
+    {"updatedAt", "DateTime", PRIVATE, NOARGS, NULL},
+};
+
+static const struct gql_enum_def section_type_values[] = {
+    {"EDUCATION", "education", NULL, NULL}, {"EXPERIENCE", "experience", NULL, NULL},
+    {"PROJECT", "project", NULL, NULL},     {"SKILL", "skill", NULL, NULL},
+    {"OTHER", "other", NULL, NULL},
+};
+
+static const struct gql_field_def resume_contact_fields[] = {
+    {"name", "String!", NULL, NOARGS, NULL},   {"email", "String!", NULL, NOARGS, NULL},
+    {"phone", "String!", NULL, NOARGS, NULL},  {"linkedin", "String!", NULL, NOARGS, NULL},
+    {"github", "String!", NULL, NOARGS, NULL}, {"website", "String!", NULL, NOARGS, NULL},
+};
+
+static const struct gql_field_def resume_item_fields[] = {
+    {"id", "ID!", NULL, NOARGS, NULL},
+    {"title", "String!", NULL, NOARGS, NULL},
+    {"organization", "String!", NULL, NOARGS, NULL},
+    {"location", "String!", NULL, NOARGS, NULL},
+    {"startDate", "Date", NULL, NOARGS, NULL},
+    {"endDate", "Date", NULL, NOARGS, NULL},
+    {"description", "String!", NULL, NOARGS, NULL},
+    {"bullets", "[String!]!", NULL, NOARGS, NULL},
+    {"position", "Int!", NULL, NOARGS, NULL},
+};
+
+static const struct gql_field_def resume_section_fields[] = {
+    {"id", "ID!", NULL, NOARGS, NULL},
+    {"sectionType", "SectionType!", NULL, NOARGS, NULL},
+    {"title", "String!", NULL, NOARGS, NULL},
+    {"position", "Int!", NULL, NOARGS, NULL},
+    {"items", "[ResumeItem!]!", "In order.", NOARGS, NULL},
+};
+
+static const struct gql_field_def resume_fields[] = {
+    {"id", "ID!", NULL, NOARGS, NULL},
+    {"title", "String!", NULL, NOARGS, NULL},
+    {"template", "String!", NULL, NOARGS, NULL},
+    {"contact", "ResumeContact!", NULL, NOARGS, NULL},
+    {"sections", "[ResumeSection!]!", "In order.", NOARGS, NULL},
+    {"hasPdf", "Boolean!", "Whether a compiled PDF can be downloaded.", NOARGS, NULL},
     {"createdAt", "DateTime!", NULL, NOARGS, NULL},
     {"updatedAt", "DateTime!", NULL, NOARGS, NULL},
 };
@@ -219,6 +271,13 @@ static const struct gql_field_def query_fields[] = {
      ARGS(job_notes_args), NULL},
     {"jobStats", "JobStats", "The caller's jobs counted by status (GET /api/v1/jobs/stats).",
      NOARGS, NULL},
+    {"user", "User",
+     "An account as the caller may see it (GET /api/v1/users/{id}): everything for oneself "
+     "and for staff, the public fields otherwise.",
+     ARGS(id_arg), NULL},
+    {"resumes", "[Resume!]", "The caller's resumes, nested (GET /api/v1/resumes).", NOARGS, NULL},
+    {"resume", "Resume", "One of the caller's resumes (GET /api/v1/resumes/{id}).", ARGS(id_arg),
+     NULL},
 };
 
 static const struct gql_arg_def create_job_args[] = {
@@ -276,6 +335,11 @@ static const struct gql_type_def types[] = {
     INPUT("NoteInput", "A new note (the body of POST /api/v1/jobs/{id}/notes).", note_inputs),
     INPUT("NotePatch", "Changes to a note (the body of PATCH /api/v1/notes/{id}).",
           note_patch_inputs),
+    OBJECT("Resume", "A resume: ordered sections of ordered items.", resume_fields),
+    OBJECT("ResumeContact", NULL, resume_contact_fields),
+    OBJECT("ResumeSection", NULL, resume_section_fields),
+    OBJECT("ResumeItem", NULL, resume_item_fields),
+    ENUM("SectionType", NULL, section_type_values),
     SCALAR("DateTime", "A point in time: RFC 3339 text in UTC, e.g. 2026-11-21T10:00:00Z.",
            "https://www.rfc-editor.org/rfc/rfc3339"),
     SCALAR("Date", "A calendar date: YYYY-MM-DD.", "https://www.rfc-editor.org/rfc/rfc3339"),
@@ -588,6 +652,44 @@ static int query_job_stats(struct gql_call *call, struct gql_val *out)
 	return ERR_OK;
 }
 
+static int query_user(struct gql_call *call, struct gql_val *out)
+{
+	struct api_req *r = api_gql_req(call);
+	struct user_view v;
+	int rc = users_get(&r->ctx, gql_arg_str(call, "id", ""), &v);
+
+	if (rc != ERR_OK)
+		return api_gql_outcome(call, rc);
+	*out = borrowed(render_user_view(r->arena, &v));
+	return ERR_OK;
+}
+
+static int query_resumes(struct gql_call *call, struct gql_val *out)
+{
+	struct api_req *r = api_gql_req(call);
+	struct resume_list l;
+	json_object *items = NULL;
+	int rc = resumes_list(&r->ctx, &l);
+
+	if (rc != ERR_OK)
+		return api_gql_outcome(call, rc);
+	json_object_object_get_ex(render_resumes(r->arena, &l), "items", &items);
+	*out = borrowed(items);
+	return ERR_OK;
+}
+
+static int query_resume(struct gql_call *call, struct gql_val *out)
+{
+	struct api_req *r = api_gql_req(call);
+	struct resume res;
+	int rc = resumes_get(&r->ctx, gql_arg_str(call, "id", ""), &res);
+
+	if (rc != ERR_OK)
+		return api_gql_outcome(call, rc);
+	*out = borrowed(render_resume(r->arena, &res));
+	return ERR_OK;
+}
+
 /* ---- mutations: the REST body from the input, the REST rules, the same domain call ---- */
 
 static int create_job(struct gql_call *call, struct gql_val *out)
@@ -692,6 +794,9 @@ static const struct gql_resolver_def resolvers[] = {
 	{ "Query.job",                query_job,       NULL,             GQL_AUTH, NULL,    0 },
 	{ "Query.jobNotes",           query_job_notes, NULL,             GQL_AUTH, "first", 0 },
 	{ "Query.jobStats",           query_job_stats, NULL,             GQL_AUTH, NULL,    0 },
+	{ "Query.user",               query_user,      NULL,             GQL_AUTH, NULL,    0 },
+	{ "Query.resumes",            query_resumes,   NULL,             GQL_AUTH, NULL,   10 },
+	{ "Query.resume",             query_resume,    NULL,             GQL_AUTH, NULL,    0 },
 	{ "Mutation.createJob",       create_job,      NULL,             GQL_AUTH, NULL,    0 },
 	{ "Mutation.updateJob",       update_job,      NULL,             GQL_AUTH, NULL,    0 },
 	{ "Mutation.deleteJob",       delete_job,      NULL,             GQL_AUTH, NULL,    0 },
@@ -706,6 +811,7 @@ static const struct gql_resolver_def resolvers[] = {
 	{ "User.accountType",         NULL,            "account_type",   0,        NULL,    0 },
 	{ "User.emailVerified",       NULL,            "email_verified", 0,        NULL,    0 },
 	{ "User.loginOtp",            NULL,            "login_otp",      0,        NULL,    0 },
+	{ "User.pendingEmail",        NULL,            "pending_email",  0,        NULL,    0 },
 	{ "User.createdAt",           NULL,            "created_at",     0,        NULL,    0 },
 	{ "User.updatedAt",           NULL,            "updated_at",     0,        NULL,    0 },
 	{ "Job.id",                   NULL,            "id",             0,        NULL,    0 },
@@ -731,6 +837,34 @@ static const struct gql_resolver_def resolvers[] = {
 	{ "Note.remindedAt",          NULL,            "reminded_at",    0,        NULL,    0 },
 	{ "Note.createdAt",           NULL,            "created_at",     0,        NULL,    0 },
 	{ "Note.updatedAt",           NULL,            "updated_at",     0,        NULL,    0 },
+	{ "Resume.id",                NULL,            "id",             0,        NULL,    0 },
+	{ "Resume.title",             NULL,            "title",          0,        NULL,    0 },
+	{ "Resume.template",          NULL,            "template",       0,        NULL,    0 },
+	{ "Resume.contact",           NULL,            "contact",        0,        NULL,    0 },
+	{ "Resume.sections",          NULL,            "sections",       0,        NULL,    5 },
+	{ "Resume.hasPdf",            NULL,            "has_pdf",        0,        NULL,    0 },
+	{ "Resume.createdAt",         NULL,            "created_at",     0,        NULL,    0 },
+	{ "Resume.updatedAt",         NULL,            "updated_at",     0,        NULL,    0 },
+	{ "ResumeContact.name",       NULL,            "name",           0,        NULL,    0 },
+	{ "ResumeContact.email",      NULL,            "email",          0,        NULL,    0 },
+	{ "ResumeContact.phone",      NULL,            "phone",          0,        NULL,    0 },
+	{ "ResumeContact.linkedin",   NULL,            "linkedin",       0,        NULL,    0 },
+	{ "ResumeContact.github",     NULL,            "github",         0,        NULL,    0 },
+	{ "ResumeContact.website",    NULL,            "website",        0,        NULL,    0 },
+	{ "ResumeSection.id",         NULL,            "id",             0,        NULL,    0 },
+	{ "ResumeSection.sectionType", NULL,           "section_type",   0,        NULL,    0 },
+	{ "ResumeSection.title",      NULL,            "title",          0,        NULL,    0 },
+	{ "ResumeSection.position",   NULL,            "position",       0,        NULL,    0 },
+	{ "ResumeSection.items",      NULL,            "items",          0,        NULL,    5 },
+	{ "ResumeItem.id",            NULL,            "id",             0,        NULL,    0 },
+	{ "ResumeItem.title",         NULL,            "title",          0,        NULL,    0 },
+	{ "ResumeItem.organization",  NULL,            "organization",   0,        NULL,    0 },
+	{ "ResumeItem.location",      NULL,            "location",       0,        NULL,    0 },
+	{ "ResumeItem.startDate",     NULL,            "start_date",     0,        NULL,    0 },
+	{ "ResumeItem.endDate",       NULL,            "end_date",       0,        NULL,    0 },
+	{ "ResumeItem.description",   NULL,            "description",    0,        NULL,    0 },
+	{ "ResumeItem.bullets",       NULL,            "bullets",        0,        NULL,    0 },
+	{ "ResumeItem.position",      NULL,            "position",       0,        NULL,    0 },
 	{ "JobConnection.nodes",      NULL,            "nodes",          0,        NULL,    0 },
 	{ "JobConnection.pageInfo",   NULL,            "pageInfo",       0,        NULL,    0 },
 	{ "NoteConnection.nodes",     NULL,            "nodes",          0,        NULL,    0 },

@@ -1,4 +1,5 @@
-"""GraphQL over the jobs domain (lib/api/graphql_schema.c): the same data as REST for the
+"""GraphQL over the jobs domain (lib/api/graphql_schema.c; user(id) and the resumes at the
+end): the same data as REST for the
 same rows (queries with variables, fragments, aliases and directives against GET /jobs,
 /jobs/{id}, /jobs/{id}/notes, /jobs/stats), mutations that REST then sees, REST's input
 rules (the same fields refused, nothing written), another user's objects NOT_FOUND for
@@ -311,6 +312,44 @@ class OwnershipAndAuthTest(JobsGraphqlCase):
         self.assertEqual(r.status, 405)
         self.assertEqual(r.headers.get("allow"), "POST")
         self.assertEqual(self.count_jobs(self.uid), before)
+
+
+class UsersAndResumesTest(JobsGraphqlCase):
+    """user(id), resumes and resume(id): the same views and objects as REST."""
+    USER = "{ id email firstName lastName role accountType emailVerified loginOtp pendingEmail createdAt updatedAt }"
+
+    def test_user_is_rest_s_view(self):
+        for token, h in ((self.token, self.h), (self.other_token, self.other_h)):
+            with self.subTest(own=token is self.token):
+                res = self.q('query($id: ID!) { user(id: $id) %s }' % self.USER, {"id": self.uid},
+                             token=token)
+                rest = assert_json(call("GET", "/users/" + self.uid, headers=h), 200)
+                want = {k: None for k in ("email", "role", "emailVerified", "loginOtp",
+                                          "pendingEmail", "updatedAt")}
+                want.update(as_graphql(rest, enums=("role", "account_type")))
+                self.assertEqual(res["data"]["user"], want)
+        # another user sees the public view only
+        self.assertIsNone(self.q('{ user(id: "%s") { email } }' % self.uid,
+                                 token=self.other_token)["data"]["user"]["email"])
+        for bad in ("not-a-uuid", str(uuid.uuid4())):
+            self.assertEqual(codes(self.q('{ user(id: "%s") { id } }' % bad)), ["NOT_FOUND"])
+
+    def test_resumes_are_rest_s(self):
+        made = assert_json(call("POST", "/resumes", body={}, headers=self.h), 201)
+        res = self.q("""{ resumes { id title template hasPdf createdAt updatedAt
+            contact { name email phone linkedin github website }
+            sections { id sectionType title position items { id title organization location
+                       startDate endDate description bullets position } } } }""")
+        self.assertNotIn("errors", res)
+        rest = assert_json(call("GET", "/resumes", headers=self.h), 200)
+        self.assertEqual(res["data"]["resumes"],
+                         as_graphql(rest["items"], enums=("section_type",)))
+        res = self.q('{ resume(id: "%s") { id sections { sectionType } } }' % made["id"])
+        self.assertEqual(res["data"]["resume"]["id"], made["id"])
+        res = self.q('{ resume(id: "%s") { id } }' % made["id"], token=self.other_token)
+        self.assertEqual(codes(res), ["NOT_FOUND"])
+        self.assertEqual(res["data"], {"resume": None})
+        self.assertEqual(codes(result(gql("{ resumes { id } }"))), ["UNAUTHENTICATED"])
 
 
 class NotesBatchTest(JobsGraphqlCase):

@@ -198,7 +198,8 @@ class SchemaTest(unittest.TestCase):
                      "jobs(", "): JobConnection", "job(id: ID!): Job",
                      "jobNotes(", "jobStats: JobStats", "createJob(input: JobInput!): Job!",
                      "updateJob(", "deleteJob(id: ID!): Boolean!", "createNote(",
-                     "updateNote(", "deleteNote(id: ID!): Boolean!"):
+                     "updateNote(", "deleteNote(id: ID!): Boolean!", "user(id: ID!): User",
+                     "resumes: [Resume!]", "resume(id: ID!): Resume"):
             self.assertIn(name, sdl)
 
 
