@@ -3,14 +3,15 @@
 # libFuzzer driver (tests/fuzz/graphql_parse.c) with clang-14, ASan, UBSan and libFuzzer
 # into build/fuzz/, and runs it RUNS executions (default 1000000; script/test runs a short
 # one) from the seeds in tests/fuzz/graphql_corpus (new inputs go to build/fuzz/, the
-# checked-in seeds are never changed). Prints libFuzzer's "Done N runs" line; a crash,
-# leak or sanitizer report fails it, and the reproducer is left in build/fuzz/.
+# checked-in seeds are never changed; FUZZ_OUT=DIR builds and runs in DIR instead).
+# Prints libFuzzer's "Done N runs" line; a crash, leak or sanitizer report fails it, and
+# the reproducer is left in build/fuzz/.
 # Needs clang-14 and libclang-rt-14-dev (script/bootstrap installs them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${1:-1000000}
 [ $# -gt 0 ] && shift
-OUT=$ROOT/build/fuzz
+OUT=${FUZZ_OUT:-$ROOT/build/fuzz}
 CC=${FUZZ_CC:-clang-14}
 mkdir -p "$OUT/graphql_corpus"
 command -v "$CC" >/dev/null || { echo "graphql_parse.sh: $CC is not installed" >&2; exit 1; }
