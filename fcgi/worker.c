@@ -38,12 +38,12 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "http/problem.h"
+#include "request.h"
 #include "worker.h"
 
 /* Past the body limit we still read (and discard) up to this much, so that nginx has
  * delivered its whole request when we answer 413 and closes cleanly. */
 #define DRAIN_LIMIT (8L << 20)
-#define REQUEST_ID_MAX 64
 
 static volatile sig_atomic_t stop_requested;
 
@@ -141,40 +141,6 @@ static const char *getparam(void *ctx, const char *name)
 	return FCGX_GetParam(name, req->envp);
 }
 
-/* Empty CGI variables (nginx sends CONTENT_TYPE "" for a GET) count as absent. */
-static const char *param(FCGX_Request *req, const char *name)
-{
-	const char *v = FCGX_GetParam(name, req->envp);
-
-	return v && *v ? v : NULL;
-}
-
-/* Strict CONTENT_LENGTH: decimal digits only, no sign, no blanks, fits a long. */
-static int parse_content_length(const char *s, long *out)
-{
-	long v = 0;
-
-	if (!*s)
-		return ERR_INVALID;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return ERR_INVALID;
-		if (v > (LONG_MAX - (*s - '0')) / 10)
-			return ERR_INVALID;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-static int request_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= REQUEST_ID_MAX &&
-	       strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:") == n;
-}
-
 /* Not a secret, only unique enough to correlate log lines: pid and a counter. */
 static const char *make_request_id(struct worker *w)
 {
@@ -197,9 +163,10 @@ static void drain(FCGX_Stream *in, long limit)
 	}
 }
 
-/* Reads exactly len bytes. Returns 0, or -1 when the stream ended early (the caller
- * answers 400: a body shorter than its Content-Length is never handed to lib, even when
- * what arrived happens to be valid JSON). */
+/* Reads up to len bytes into the arena and hands them to hr (fcgi_request_body).
+ * Returns 0, or -1 when the stream ended early (the caller answers 400: a body shorter
+ * than its Content-Length is never handed to lib, even when what arrived happens to be
+ * valid JSON). */
 static int read_body(struct worker *w, struct http_req *hr, long len)
 {
 	char *body = arena_alloc(w->arena, (size_t)len + 1);
@@ -214,14 +181,7 @@ static int read_body(struct worker *w, struct http_req *hr, long len)
 			break;
 		got += (size_t)n;
 	}
-	body[got] = '\0';
-	hr->body = body;
-	hr->body_len = got;
-	if (got < (size_t)len) {
-		log_warn("request body short: %zu of %ld bytes", got, len);
-		return -1;
-	}
-	return 0;
+	return fcgi_request_body(hr, body, got);
 }
 
 static int header_safe(const char *s)
@@ -276,48 +236,19 @@ static void serve(struct worker *w)
 {
 	struct http_req hr;
 	struct http_resp resp;
-	const char *v;
-	long len = -1;
-	int bad_length = 0;
+	enum fcgi_body body;
 	int short_body = 0;
 
-	memset(&hr, 0, sizeof(hr));
-	hr.arena = w->arena;
-	hr.getparam = getparam;
-	hr.getparam_ctx = &w->req;
-	v = param(&w->req, "REQUEST_METHOD");
-	hr.method = v ? v : "GET";
-	/* The raw REQUEST_URI, not nginx's decoded DOCUMENT_URI: the router percent-decodes
-	 * path parameters exactly once, so "%2F" or "%25" in an id cannot change the route. */
-	v = param(&w->req, "REQUEST_URI");
-	if (v)
-		hr.path = arena_strndup(w->arena, v, strcspn(v, "?#"));
-	else
-		hr.path = (v = param(&w->req, "DOCUMENT_URI")) ? v : "/";
-	v = param(&w->req, "QUERY_STRING");
-	hr.query = v ? v : "";
-	hr.content_type = param(&w->req, "CONTENT_TYPE");
-	v = param(&w->req, "REMOTE_ADDR");
-	hr.remote_addr = v ? v : "";
-	v = param(&w->req, "HTTP_X_REQUEST_ID");
-	hr.request_id = v && request_id_ok(v) ? arena_strdup(w->arena, v) : make_request_id(w);
+	body = fcgi_request_head(&hr, w->arena, getparam, &w->req, (long)w->cfg->max_body,
+	                         make_request_id(w));
 	log_set_request_id(hr.request_id);
-
-	v = param(&w->req, "CONTENT_LENGTH");
-	if (v && parse_content_length(v, &len) < 0) {
-		bad_length = 1;
-		len = -1;
-	}
-	hr.content_length = len;
-	if (len > 0 && len > (long)w->cfg->max_body) {
-		hr.body_truncated = 1;
+	if (body == FCGI_BODY_DRAIN)
 		drain(w->req.in, DRAIN_LIMIT);
-	} else if (len > 0) {
-		short_body = read_body(w, &hr, len) < 0;
-	}
+	else if (body == FCGI_BODY_READ)
+		short_body = read_body(w, &hr, hr.content_length) < 0;
 
 	http_resp_init(&resp, w->arena);
-	if (bad_length)
+	if (body == FCGI_BODY_BAD_LENGTH)
 		problem_render(&resp, w->arena, 400, "invalid_content_length",
 		               "Content-Length is not a decimal number", NULL, 0);
 	else if (short_body)

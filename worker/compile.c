@@ -202,8 +202,15 @@ int compile_tex(const struct config *cfg, struct arena *a, const char *job, cons
 
 	const char *jobname = arena_printf(a, "-jobname=%s", job);
 	const char *texfile = arena_printf(a, "%s.tex", job);
+	/* Every namespace --unshare-all would make but UTS (the hostname is not a secret,
+	 * and medrin-worker.service does not allow UTS namespaces): user, IPC, PID, network,
+	 * and cgroup where the kernel allows it. */
 	const char *argv[] = {"bwrap",
-	                      "--unshare-all",
+	                      "--unshare-user",
+	                      "--unshare-ipc",
+	                      "--unshare-pid",
+	                      "--unshare-net",
+	                      "--unshare-cgroup-try",
 	                      "--die-with-parent",
 	                      "--cap-drop",
 	                      "ALL",

@@ -35,12 +35,15 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/record.h"
 #include "base/sdnotify.h"
 #include "base/util.h"
 #include "domain/latex.h"
 #include "domain/resumes.h"
 #include "domain/jobs.h"
+#include "domain/mailer.h"
 #include "domain/tasks.h"
+#include "security/seal.h"
 #include "store/db.h"
 #include "compile.h"
 #include "rating.h"
@@ -352,16 +355,19 @@ static const char *payload_str(json_object *payload, const char *key)
 	return json_object_get_string(v);
 }
 
-/* run_mail sends a "mail" task ({"to","subject","body"}). */
+/* run_mail sends a "mail" task: {"to","subject","enc"} (the sealed record {body[, drop]},
+ * domain/mailer.h), or {"to","subject","body"} queued by older code. A "drop" stand-in
+ * (an address that gets no code) is discarded unsent. */
 static int run_mail(struct run *r)
 {
 	const char *to = payload_str(r->payload, "to");
 	const char *subject = payload_str(r->payload, "subject");
 	const char *body = payload_str(r->payload, "body");
+	const char *enc = payload_str(r->payload, "enc");
 	int rc;
 
-	if (to == NULL || subject == NULL || body == NULL) {
-		snprintf(r->err, sizeof(r->err), "mail payload needs string to, subject, body");
+	if (to == NULL || subject == NULL || (body == NULL && enc == NULL)) {
+		snprintf(r->err, sizeof(r->err), "mail payload needs string to, subject, enc");
 		return ERR_INVALID;
 	}
 	/* A code mail carries its code's expiry (epoch seconds): after it, the mail is
@@ -373,6 +379,24 @@ static int run_mail(struct run *r)
 	    (long)time(NULL) >= exp) {
 		snprintf(r->err, sizeof(r->err), "the code expired before the mail could be sent");
 		return ERR_INVALID;
+	}
+	if (enc != NULL) {
+		struct record inner;
+		char *plain = NULL;
+
+		if (seal_open(r->a, r->cfg->secret_key, MAILER_SEAL_PURPOSE, to, enc, &plain) !=
+		        ERR_OK ||
+		    record_decode(r->a, plain, strlen(plain), &inner) != ERR_OK ||
+		    (body = record_get(&inner, "body")) == NULL) {
+			/* another SECRET_KEY, or altered: retrying cannot help */
+			snprintf(r->err, sizeof(r->err), "mail payload cannot be opened");
+			return ERR_INVALID;
+		}
+		if (record_get(&inner, "drop") != NULL) {
+			r->result = json_object_new_object();
+			json_object_object_add(r->result, "dropped", json_object_new_boolean(1));
+			return ERR_OK;
+		}
 	}
 	rc = smtp_send(r->cfg, to, subject, body, r->err);
 	if (rc == ERR_OK) {

@@ -204,5 +204,9 @@ int api_authenticate(struct api_req *r) MUSTCHECK;
  * strings (the email normalised). ERR_NOT_FOUND when there is none, ERR_INVALID when it
  * is malformed. */
 int api_basic_credentials(struct api_req *r, const char **email, const char **password) MUSTCHECK;
+/* api_basic_decode is the pure part of api_basic_credentials: the Authorization header's
+ * text (NULL: none) in, the same outcomes (tests/fuzz/fuzz_basic.c drives it). */
+int api_basic_decode(struct arena *a, const char *header, const char **email,
+                     const char **password) MUSTCHECK;
 
 #endif

@@ -13,6 +13,7 @@
 
 #define NAME_MAX_BYTES 100
 #define TOKEN_MAX_BYTES 4096
+#define ID_MAX_BYTES 64 /* registration_id, challenge_id: 32 hex digits when we made them */
 #define LOGIN_PASSWORD_MAX 1024
 #define SESSIONS_LIMIT_DEFAULT 20
 #define SESSIONS_LIMIT_MAX 100
@@ -44,6 +45,18 @@ static int accepted(struct api_req *r, const char *text, int attempts)
 	return api_json(r, 202, render_message(r->arena, text, attempts));
 }
 
+/* A 202 that also names what the client must echo: registration_id (register) or
+ * challenge_id (a login challenge). */
+static int accepted_with(struct api_req *r, const char *text, int attempts, const char *name,
+                         const char *id)
+{
+	json_object *o = render_message(r->arena, text, attempts);
+
+	if (id != NULL)
+		json_object_object_add(o, name, json_object_new_string(id));
+	return api_json(r, 202, o);
+}
+
 static int signed_in(struct api_req *r, int status, const struct accounts_signin *s)
 {
 	return api_json(r, status, render_signin(r->arena, s));
@@ -64,6 +77,7 @@ int api_auth_register(struct api_req *r)
 	    {"last_name", JT_STRING, JF_NULLABLE, 0, NAME_MAX_BYTES, &in.last_name, NULL, NULL},
 	};
 	struct json_errors errs;
+	const char *registration_id = NULL;
 	int attempts = 0;
 	int rc;
 
@@ -89,10 +103,11 @@ int api_auth_register(struct api_req *r)
 	}
 	if (errs.n > 0)
 		return api_invalid(r, &errs);
-	rc = accounts_register(&r->ctx, &in, &attempts);
+	rc = accounts_register(&r->ctx, &in, &attempts, &registration_id);
 	if (rc != ERR_OK)
 		return api_outcome(r, rc);
-	return accepted(r, "OTP sent successfully", attempts);
+	return accepted_with(r, "OTP sent successfully", attempts, "registration_id",
+	                     registration_id);
 }
 
 /* ------------------------------------------------------------------ verify-otp, resend-otp */
@@ -100,10 +115,17 @@ int api_auth_register(struct api_req *r)
 int api_auth_verify_otp(struct api_req *r)
 {
 	const char *email = NULL, *code = NULL, *module = NULL;
+	struct accounts_proof proof;
 	struct json_field fields[] = {
 	    {"email", JT_EMAIL, JF_REQUIRED, 0, 254, &email, NULL, NULL},
 	    {"code", JT_STRING, JF_REQUIRED, 0, 16, &code, NULL, NULL},
 	    {"module", JT_ENUM, JF_NULLABLE, 0, 0, &module, NULL, otp_modules},
+	    {"registration_id", JT_STRING, JF_NULLABLE, 1, ID_MAX_BYTES, &proof.registration_id,
+	     NULL, NULL},
+	    {"challenge_id", JT_STRING, JF_NULLABLE, 1, ID_MAX_BYTES, &proof.challenge_id, NULL,
+	     NULL},
+	    {"password", JT_STRING, JF_NULLABLE | JF_NOTRIM, 1, LOGIN_PASSWORD_MAX, &proof.password,
+	     NULL, NULL},
 	};
 	struct json_errors errs;
 	struct accounts_signin s;
@@ -112,13 +134,14 @@ int api_auth_verify_otp(struct api_req *r)
 	int rc;
 
 	memset(&errs, 0, sizeof errs);
+	memset(&proof, 0, sizeof proof);
 	(void)json_validate(r->arena, r->body, fields, sizeof fields / sizeof fields[0], "", &errs);
 	check_code(r, code, &errs);
 	if (errs.n > 0)
 		return api_invalid(r, &errs);
 	if (module != NULL && otp_module_parse(module, &m) != ERR_OK)
 		return api_error(r, ERR_INTERNAL);
-	rc = accounts_verify(&r->ctx, m, email, code, &s, &created);
+	rc = accounts_verify(&r->ctx, m, email, code, &proof, &s, &created);
 	if (rc != ERR_OK)
 		return api_outcome(r, rc);
 	if (m == OTP_MODULE_FORGETPASSWORD)
@@ -165,6 +188,7 @@ int api_auth_login(struct api_req *r)
 	struct json_errors errs;
 	struct accounts_signin s;
 	enum accounts_login_step step;
+	const char *challenge_id = NULL;
 	int attempts = 0;
 	int rc = ERR_NOT_FOUND;
 
@@ -183,11 +207,12 @@ int api_auth_login(struct api_req *r)
 		if (errs.n > 0)
 			return api_invalid(r, &errs);
 	}
-	rc = accounts_login(&r->ctx, email, password, &step, &attempts, &s);
+	rc = accounts_login(&r->ctx, email, password, &step, &attempts, &challenge_id, &s);
 	if (rc != ERR_OK)
 		return api_outcome(r, rc);
 	if (step == ACCOUNTS_CODE_SENT)
-		return accepted(r, "Login OTP sent successfully", attempts);
+		return accepted_with(r, "Login OTP sent successfully", attempts, "challenge_id",
+		                     challenge_id);
 	return signed_in(r, 200, &s);
 }
 

@@ -36,9 +36,8 @@ int api_authenticate(struct api_req *r)
 	return accounts_authenticate(&r->ctx, token);
 }
 
-int api_basic_credentials(struct api_req *r, const char **email, const char **password)
+int api_basic_decode(struct arena *a, const char *h, const char **email, const char **password)
 {
-	const char *h = http_header(r->http, "Authorization");
 	unsigned char *out;
 	size_t len, pad = 0;
 	int n;
@@ -58,7 +57,7 @@ int api_basic_credentials(struct api_req *r, const char **email, const char **pa
 		pad++;
 	if (len >= 2 && h[len - 2] == '=')
 		pad++;
-	out = arena_alloc_secret(r->arena, len / 4 * 3 + 1);
+	out = arena_alloc_secret(a, len / 4 * 3 + 1);
 	n = EVP_DecodeBlock(out, (const unsigned char *)h, (int)len);
 	if (n < 0 || (size_t)n < pad)
 		return ERR_INVALID;
@@ -70,7 +69,12 @@ int api_basic_credentials(struct api_req *r, const char **email, const char **pa
 	if (colon == NULL)
 		return ERR_INVALID;
 	*colon = '\0';
-	*email = util_normalize_email(r->arena, (char *)out);
+	*email = util_normalize_email(a, (char *)out);
 	*password = colon + 1;
 	return ERR_OK;
+}
+
+int api_basic_credentials(struct api_req *r, const char **email, const char **password)
+{
+	return api_basic_decode(r->arena, http_header(r->http, "Authorization"), email, password);
 }

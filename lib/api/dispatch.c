@@ -6,6 +6,7 @@
  * never wasted on a body we refuse anyway). Every refusal is a problem+json response.
  */
 #include "api/dispatch.h"
+#include "security/password.h"
 
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,12 @@ int api_invalid(struct api_req *r, const struct json_errors *errs)
 		return problem_render(r->resp, r->arena, 422, "unknown_field",
 		                      "The request body has fields this endpoint does not accept.",
 		                      pe, n);
+	/* A new password on the common-password list (password_policy) has its own code. */
+	for (size_t i = 0; i < n; i++)
+		if (pe[i].message == password_too_common_message)
+			return problem_render(r->resp, r->arena, 422, "password_too_common",
+			                      "The password is on a list of common passwords.", pe,
+			                      n);
 	return problem_render(r->resp, r->arena, 422, "validation_failed",
 	                      "Some fields are missing or invalid.", pe, n);
 }

@@ -64,6 +64,8 @@ struct config {
 	const char *jwt_audience;         /* MEDRIN_JWT_AUDIENCE */
 	int refresh_grace_seconds;        /* MEDRIN_REFRESH_GRACE_SECONDS (<= 10) */
 	int sessions_max;                 /* MEDRIN_SESSIONS_MAX: live sessions per user */
+	int session_max_days;             /* MEDRIN_SESSION_MAX_DAYS: absolute session cap */
+	int otp_mail_per_address;         /* MEDRIN_OTP_MAIL_PER_ADDRESS: mails per client ip/h */
 	int otp_expiry_seconds;           /* OTP_EXPIRY_SECONDS */
 	const char *login_otp;            /* LOGIN_OTP: off | optional | required */
 	int hash_concurrency;             /* MEDRIN_HASH_CONCURRENCY per host (0: cores) */

@@ -104,7 +104,10 @@ int util_email_valid(const char *email)
 	for (const char *p = email; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == ',' || c == ':' ||
+		/* ASCII only (docs/auth.md "Addresses"): no space, control, no-break or
+		 * zero-width space, no non-ASCII local part that PostgreSQL's lower() would
+		 * fold differently; the migration 0006 CHECK says the same. */
+		if (c <= 0x20 || c >= 0x7f || c == '(' || c == ')' || c == ',' || c == ':' ||
 		    c == ';' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\' ||
 		    c == '"')
 			return 0;

@@ -39,7 +39,9 @@ int util_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 /* Lower-cases and trims ASCII white space of an email address into the arena. */
 char *util_normalize_email(struct arena *a, const char *email);
-/* Syntactic check for a plausible address: local@domain.tld, length <= 254, no spaces. */
+/* Syntactic check for a plausible address: local@domain.tld, length <= 254, printable
+ * ASCII only (no spaces, controls, invisible or other non-ASCII characters: an
+ * internationalised address is refused, a domain is given in its xn-- form). */
 int util_email_valid(const char *email);
 /* UUID text check (8-4-4-4-12 hex). */
 int util_uuid_valid(const char *s);

@@ -11,6 +11,8 @@
 #include "domain/mailer.h"
 #include "domain/resumes.h"
 #include "security/password.h"
+#include "security/random.h"
+#include "security/throttle.h"
 #include "security/token.h"
 #include "store/db.h"
 
@@ -60,6 +62,25 @@ static int hash_failure(struct ctx *c, int err)
 
 /* ------------------------------------------------------------------ codes and mail */
 
+/* mail_budget counts one mail caused by the client address (MEDRIN_OTP_MAIL_PER_ADDRESS
+ * an hour, throttle.h): one mailbox cannot be bombed through variants of its address,
+ * nor many mailboxes from one client. Every path that mails, or pretends to, calls it
+ * once, so a known and an unknown address count the same. */
+static int mail_budget(struct ctx *c)
+{
+	int64_t retry = 0;
+	int rc =
+	    throttle_mail(c->rds, c->arena, c->client.ip, c->cfg->otp_mail_per_address, &retry);
+
+	if (rc == ERR_LIMITED) {
+		ctx_fail(c, ERR_LIMITED, "otp_rate_limited",
+		         "Too many codes were requested from your address; try again later");
+		c->why.retry_after = retry > 0 ? retry : 1;
+		return ERR_LIMITED;
+	}
+	return rc;
+}
+
 /* send_code is the one "issue a code, keep what waits for it, queue its mail" step.
  * pending_value non-NULL stores pending:{pending_kind}:{email} with the code's lifetime;
  * NULL with a pending_kind extends the entry that already waits. The mail is queued last;
@@ -74,6 +95,9 @@ static int send_code(struct ctx *c, enum otp_module m, const char *email, const 
 	int rc;
 
 	memset(&res, 0, sizeof res);
+	rc = mail_budget(c);
+	if (rc != ERR_OK)
+		return rc;
 	rc = otp_issue(c->rds, c->cfg, c->arena, m, email, &code, &res);
 	if (rc != ERR_OK)
 		return otp_failure(c, rc, &res, m, email);
@@ -98,9 +122,11 @@ static int send_code(struct ctx *c, enum otp_module m, const char *email, const 
 	return ERR_OK;
 }
 
-/* count_request counts one request for (m, email) and sends nothing: keeps the answer
- * for an address that gets no code identical to one that does. The code otp_issue
- * makes is discarded; nothing waits for it. */
+/* count_request counts one request for (m, email) and mails nothing: keeps the answer
+ * for an address that gets no code identical to one that does. The same work is done as
+ * for a real code (issue, seal, queue): the queued stand-in is marked to be dropped by
+ * the worker (mailer_queue_otp_standin), so the two paths cannot be told apart by their
+ * time either (docs/auth.md "No enumeration"). */
 static int count_request(struct ctx *c, enum otp_module m, const char *email, int *attempts)
 {
 	struct otp_result res;
@@ -108,31 +134,79 @@ static int count_request(struct ctx *c, enum otp_module m, const char *email, in
 	int rc;
 
 	memset(&res, 0, sizeof res);
+	rc = mail_budget(c);
+	if (rc != ERR_OK)
+		return rc;
 	rc = otp_issue(c->rds, c->cfg, c->arena, m, email, &code, &res);
 	if (rc != ERR_OK)
 		return otp_failure(c, rc, &res, m, email);
+	rc = mailer_queue_otp_standin(c->db, c->cfg, c->arena, email, otp_module_name(m), code,
+	                              c->cfg->otp_expiry_seconds);
+	if (rc != ERR_OK)
+		return rc;
 	*attempts = res.attempts_remaining;
 	return ERR_OK;
 }
 
+/* no_challenge answers a login resend or verify that has no live login challenge (no
+ * correct password came first): as the same request would be answered otherwise, but
+ * nothing is counted and nothing sent, so strangers cannot spend or block the owner's
+ * login budget. The stand-in mail keeps the work (and time) the same. verifying selects
+ * the verify-otp answer (a wrong code) over the resend one (202). */
+static int no_challenge(struct ctx *c, const char *email, int verifying, int *attempts)
+{
+	struct otp_result res;
+	int wrong_left = 0;
+	int rc;
+
+	memset(&res, 0, sizeof res);
+	rc = otp_peek(c->rds, c->arena, OTP_MODULE_LOGIN, email, &res, &wrong_left);
+	if (rc == ERR_LIMITED)
+		return otp_failure(c, rc, &res, OTP_MODULE_LOGIN, email);
+	if (rc != ERR_OK)
+		return rc;
+	/* What a counted request would have left: one less (a block when none is left),
+	 * so the answer does not tell whether a challenge is live. */
+	if ((verifying ? wrong_left : res.attempts_remaining) <= (verifying ? 1 : 0)) {
+		res.retry_after =
+		    verifying ? OTP_WRONG_BLOCK_SECONDS : otp_block_seconds(OTP_MODULE_LOGIN);
+		return otp_failure(c, ERR_LIMITED, &res, OTP_MODULE_LOGIN, email);
+	}
+	if (verifying)
+		return otp_invalid(c, "The code is wrong or has expired", wrong_left - 1);
+	rc = mail_budget(c);
+	if (rc == ERR_OK)
+		rc =
+		    mailer_queue_otp_standin(c->db, c->cfg, c->arena, email, "login",
+		                             random_otp_code(c->arena), c->cfg->otp_expiry_seconds);
+	if (rc != ERR_OK)
+		return rc;
+	*attempts = res.attempts_remaining - 1;
+	return ERR_OK;
+}
+
 /* counted_mail counts a request, then queues a mail that carries no code; if the mail
- * cannot be queued the count is refunded. */
+ * cannot be queued the count is refunded. The module's current code, if any, stays (a
+ * notice must not cancel the code another client waits for). */
 static int counted_mail(struct ctx *c, enum otp_module m, const char *email,
                         int (*queue)(struct db *, const struct config *, struct arena *,
                                      const char *),
                         int *attempts)
 {
 	struct otp_result res;
-	char *code = NULL;
 	int rc;
 
 	memset(&res, 0, sizeof res);
-	rc = otp_issue(c->rds, c->cfg, c->arena, m, email, &code, &res);
+	rc = mail_budget(c);
+	if (rc != ERR_OK)
+		return rc;
+	rc = otp_count(c->rds, c->cfg, c->arena, m, email, &res);
 	if (rc != ERR_OK)
 		return otp_failure(c, rc, &res, m, email);
 	rc = queue(c->db, c->cfg, c->arena, email);
 	if (rc != ERR_OK) {
-		if (otp_refund(c->rds, c->cfg, c->arena, m, email, code) != ERR_OK)
+		/* the refund leaves the code alone: it deletes only the code it is given */
+		if (otp_refund(c->rds, c->cfg, c->arena, m, email, "") != ERR_OK)
 			log_warn("accounts: an unsent notice could not be refunded");
 		return rc;
 	}
@@ -142,20 +216,13 @@ static int counted_mail(struct ctx *c, enum otp_module m, const char *email,
 
 /* ------------------------------------------------------------------ the pending registration */
 
-/* The registration waiting for its code, in Redis as a record (base/record.h). */
-struct pending_registration {
-	const char *password_hash;
-	const char *first_name;
-	const char *last_name;
-	const char *account_type;
-};
-
-static char *pending_encode(struct arena *a, const struct pending_registration *p)
+static char *pending_encode(struct arena *a, const struct accounts_pending *p)
 {
 	struct record rec;
 
 	memset(&rec, 0, sizeof rec);
-	if (record_set(&rec, "password_hash", p->password_hash) != ERR_OK ||
+	if (record_set(&rec, "registration_id", p->registration_id) != ERR_OK ||
+	    record_set(&rec, "password_hash", p->password_hash) != ERR_OK ||
 	    record_set(&rec, "first_name", p->first_name) != ERR_OK ||
 	    record_set(&rec, "last_name", p->last_name) != ERR_OK ||
 	    record_set(&rec, "account_type", p->account_type) != ERR_OK)
@@ -163,22 +230,16 @@ static char *pending_encode(struct arena *a, const struct pending_registration *
 	return record_encode(a, &rec);
 }
 
-/* pending_get reads the waiting registration. ERR_NOT_FOUND when none waits or its
- * entry is unreadable (it is then simply replaced, or verify says nothing waits). */
-static int pending_get(struct ctx *c, const char *email, struct pending_registration *out)
+int accounts_pending_decode(struct arena *a, const char *text, size_t len,
+                            struct accounts_pending *out)
 {
 	struct record rec;
-	char *text = NULL;
-	int rc = users_pending_get(c->rds, c->arena, PENDING_REGISTER, email, &text);
 
 	memset(out, 0, sizeof *out);
-	if (rc != ERR_OK)
-		return rc;
-	if (record_decode(c->arena, text, strlen(text), &rec) != ERR_OK ||
-	    record_get(&rec, "password_hash") == NULL) {
-		log_warn("accounts: unreadable pending registration ignored");
-		return ERR_NOT_FOUND;
-	}
+	if (text == NULL || record_decode(a, text, len, &rec) != ERR_OK ||
+	    record_get(&rec, "password_hash") == NULL)
+		return ERR_INVALID;
+	out->registration_id = record_get(&rec, "registration_id");
 	out->password_hash = record_get(&rec, "password_hash");
 	out->first_name = record_get(&rec, "first_name");
 	out->last_name = record_get(&rec, "last_name");
@@ -186,13 +247,35 @@ static int pending_get(struct ctx *c, const char *email, struct pending_registra
 	return ERR_OK;
 }
 
+/* pending_get reads the waiting registration. ERR_NOT_FOUND when none waits or its
+ * entry is unreadable (it is then simply replaced, or verify says nothing waits). */
+static int pending_get(struct ctx *c, const char *email, struct accounts_pending *out)
+{
+	char *text = NULL;
+	int rc = users_pending_get(c->rds, c->arena, PENDING_REGISTER, email, &text);
+
+	memset(out, 0, sizeof *out);
+	if (rc != ERR_OK)
+		return rc;
+	if (accounts_pending_decode(c->arena, text, strlen(text), out) != ERR_OK) {
+		log_warn("accounts: unreadable pending registration ignored");
+		return ERR_NOT_FOUND;
+	}
+	return ERR_OK;
+}
+
 /* ------------------------------------------------------------------ sessions */
 
-static int sign_in(struct ctx *c, const struct user *u, struct accounts_signin *out)
+/* sign_in starts the session. read_at is the Redis time (us) taken before the password
+ * hash the caller checked was read (NULL: a new account): a session is refused when the
+ * password changed after that (sessions_create_since), so no session made with an old
+ * password outlives a reset. */
+static int sign_in(struct ctx *c, const struct user *u, const char *read_at,
+                   struct accounts_signin *out)
 {
 	out->user = *u;
-	return sessions_create(c->rds, c->cfg, c->svc->keys, c->arena, u->id, u->role,
-	                       c->client.user_agent, c->client.ip, &out->tokens);
+	return sessions_create_since(c->rds, c->cfg, c->svc->keys, c->arena, u->id, u->role,
+	                             c->client.user_agent, c->client.ip, read_at, &out->tokens);
 }
 
 /* ------------------------------------------------------------------ authentication */
@@ -227,16 +310,22 @@ int accounts_authenticate(struct ctx *c, const char *access_token)
 
 /* ------------------------------------------------------------------ register */
 
-int accounts_register(struct ctx *c, const struct accounts_registration *in, int *attempts)
+int accounts_register(struct ctx *c, const struct accounts_registration *in, int *attempts,
+                      const char **registration_id)
 {
 	struct otp_result res;
-	struct pending_registration waiting, fresh;
+	struct accounts_pending waiting, fresh;
 	const char *hash = NULL;
 	char *new_hash = NULL;
+	const char *rid = random_id(c->arena);
 	int exists = 0, conflict = 0, have_waiting = 0;
 	int rc;
 
 	*attempts = 0;
+	/* Every answer carries an id of the same shape: a fresh random one for an address
+	 * that is taken or has another registration waiting (stored nowhere), so the answer
+	 * reveals nothing. */
+	*registration_id = rid;
 	memset(&res, 0, sizeof res);
 	/* Every read that can fail comes before the first write. */
 	rc = otp_check_allowed(c->rds, c->arena, OTP_MODULE_REGISTER, in->email, &res);
@@ -271,25 +360,31 @@ int accounts_register(struct ctx *c, const struct accounts_registration *in, int
 		return counted_mail(c, OTP_MODULE_REGISTER, in->email, mailer_queue_register_notice,
 		                    attempts);
 	if (conflict) {
-		/* A registration with another password is already waiting for this address. The
-		 * code proves only that someone reads the mailbox, not whose password the
-		 * account should get: keeping either would let a stranger who signs up just
-		 * before or after the owner choose the password of the owner's account. So
-		 * neither is kept: the request counts (mail bombing stays limited), the waiting
-		 * registration and its code are dropped, and the owner is told. The answer is
-		 * the usual one, which reveals nothing. */
-		rc = otp_discard(c->rds, c->arena, OTP_MODULE_REGISTER, in->email);
-		if (rc == ERR_OK)
-			rc = users_pending_del(c->rds, c->arena, PENDING_REGISTER, in->email);
-		if (rc != ERR_OK)
-			return rc;
+		/* Another registration with another password waits for this address. The code
+		 * proves only that someone reads the mailbox; the registration_id proves which
+		 * client started the sign-up. The first one is kept (only its client can finish
+		 * it), this one is refused with a throw-away id, and the owner is told. The
+		 * address is not freed: cancelling both would let a stranger reset a sign-up
+		 * at will and race the owner's retry. */
 		return counted_mail(c, OTP_MODULE_REGISTER, in->email,
 		                    mailer_queue_register_conflict, attempts);
 	}
+	/* The same password again (a retry of the same sign-up): the same registration, so
+	 * its id is answered again; a record from before ids existed gets one now. */
+	if (have_waiting && waiting.registration_id != NULL && *waiting.registration_id != '\0')
+		rid = waiting.registration_id;
+	*registration_id = rid;
+	fresh.registration_id = rid;
 	fresh.password_hash = hash;
-	fresh.first_name = in->first_name != NULL ? in->first_name : "";
-	fresh.last_name = in->last_name != NULL ? in->last_name : "";
-	fresh.account_type = in->account_type != NULL ? in->account_type : "none";
+	fresh.first_name = have_waiting             ? waiting.first_name
+	                   : in->first_name != NULL ? in->first_name
+	                                            : "";
+	fresh.last_name = have_waiting            ? waiting.last_name
+	                  : in->last_name != NULL ? in->last_name
+	                                          : "";
+	fresh.account_type = have_waiting               ? waiting.account_type
+	                     : in->account_type != NULL ? in->account_type
+	                                                : "none";
 	const char *value = pending_encode(c->arena, &fresh);
 
 	if (value == NULL)
@@ -299,26 +394,61 @@ int accounts_register(struct ctx *c, const struct accounts_registration *in, int
 
 /* ------------------------------------------------------------------ verify */
 
-static int verify_register(struct ctx *c, const char *email, const char *code,
-                           struct accounts_signin *out)
+/* wrong_proof counts the attempt as a wrong code (the counters of a wrong code, its
+ * answer): a code that comes without the registration's proof is worth nothing. */
+static int wrong_proof(struct ctx *c, enum otp_module m, const char *email)
 {
 	struct otp_result res;
-	struct pending_registration p;
-	struct users_new nu;
-	struct user u;
 	int rc;
 
+	memset(&res, 0, sizeof res);
+	rc = otp_verify(c->rds, c->cfg, c->arena, m, email, "", 0, &res);
+	if (rc == ERR_OK)
+		rc = ERR_INVALID; /* cannot happen: "" is never a code */
+	return otp_failure(c, rc, &res, m, email);
+}
+
+static int verify_register(struct ctx *c, const char *email, const char *code,
+                           const struct accounts_proof *proof, struct accounts_signin *out)
+{
+	struct otp_result res;
+	struct accounts_pending p;
+	struct users_new nu;
+	struct user u;
+	int proven = 0;
+	int rc;
+
+	rc = pending_get(c, email, &p);
+	if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+		return rc;
+	if (rc == ERR_OK) {
+		/* Only the client that created the registration may finish it: it echoes the
+		 * registration_id, or (older clients) sends the password it registered with. */
+		const char *rid = proof != NULL ? proof->registration_id : NULL;
+		const char *pw = proof != NULL ? proof->password : NULL;
+
+		if (rid != NULL && p.registration_id != NULL &&
+		    util_ct_equal(rid, strlen(rid), p.registration_id, strlen(p.registration_id)))
+			proven = 1;
+		else if (rid == NULL && pw != NULL) {
+			rc = password_verify(c->svc->hash_slots, p.password_hash, pw);
+			if (rc == ERR_BUSY)
+				return busy(c);
+			if (rc != ERR_OK && rc != ERR_UNAUTHORIZED)
+				return rc;
+			proven = rc == ERR_OK;
+		}
+		if (!proven)
+			return wrong_proof(c, OTP_MODULE_REGISTER, email);
+	}
 	/* Check the code without spending it: it is spent only inside the transaction that
 	 * creates the user, so a PostgreSQL failure does not cost the code. */
 	memset(&res, 0, sizeof res);
 	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_REGISTER, email, code, 0, &res);
 	if (rc != ERR_OK)
 		return otp_failure(c, rc, &res, OTP_MODULE_REGISTER, email);
-	rc = pending_get(c, email, &p);
-	if (rc == ERR_NOT_FOUND)
+	if (!proven)
 		return otp_invalid(c, "No registration is waiting for this address", 0);
-	if (rc != ERR_OK)
-		return rc;
 	memset(&nu, 0, sizeof nu);
 	nu.email = email;
 	nu.password_hash = p.password_hash;
@@ -354,25 +484,55 @@ static int verify_register(struct ctx *c, const char *email, const char *code,
 	if (users_pending_del(c->rds, c->arena, PENDING_REGISTER, email) != ERR_OK)
 		log_warn("accounts: pending registration not removed (it expires on its own)");
 	audit_record(c, "registered", u.id, u.email, NULL);
-	return sign_in(c, &u, out);
+	return sign_in(c, &u, NULL, out);
+}
+
+/* The login challenge waiting for its code: pending:login:{email}, a record
+ * {challenge (the id the login answered), read_at (Redis time in us before the
+ * password was read)}. */
+static int challenge_get(struct ctx *c, const char *email, const char **id, const char **read_at)
+{
+	struct record rec;
+	char *text = NULL;
+	int rc = users_pending_get(c->rds, c->arena, PENDING_LOGIN, email, &text);
+
+	*id = NULL;
+	*read_at = NULL;
+	if (rc != ERR_OK)
+		return rc;
+	if (record_decode(c->arena, text, strlen(text), &rec) != ERR_OK ||
+	    record_get(&rec, "challenge") == NULL)
+		return ERR_NOT_FOUND; /* "1" from older code, or unreadable: no challenge */
+	*id = record_get(&rec, "challenge");
+	*read_at = record_get(&rec, "read_at");
+	return ERR_OK;
 }
 
 static int verify_login(struct ctx *c, const char *email, const char *code,
-                        struct accounts_signin *out)
+                        const struct accounts_proof *proof, struct accounts_signin *out)
 {
 	struct otp_result res;
 	struct user u;
-	char *pending = NULL;
+	const char *challenge = NULL, *read_at = NULL;
+	const char *given = proof != NULL ? proof->challenge_id : NULL;
+	int dummy = 0;
 	int rc;
 
+	/* No code exists without a live challenge (a correct password first): without one,
+	 * the answer is a wrong code's, and nothing is counted. */
+	rc = challenge_get(c, email, &challenge, &read_at);
+	if (rc == ERR_NOT_FOUND)
+		return no_challenge(c, email, 1, &dummy);
+	if (rc != ERR_OK)
+		return rc;
+	if (given != NULL && !util_ct_equal(given, strlen(given), challenge, strlen(challenge)))
+		return wrong_proof(c, OTP_MODULE_LOGIN, email);
 	/* Every read that can fail runs before the code is spent. */
 	memset(&res, 0, sizeof res);
 	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_LOGIN, email, code, 0, &res);
 	if (rc != ERR_OK)
 		return otp_failure(c, rc, &res, OTP_MODULE_LOGIN, email);
-	rc = users_pending_get(c->rds, c->arena, PENDING_LOGIN, email, &pending);
-	if (rc == ERR_OK)
-		rc = users_by_email(c->db, c->arena, email, &u);
+	rc = users_by_email(c->db, c->arena, email, &u);
 	if (rc == ERR_NOT_FOUND)
 		return otp_invalid(c, "No sign-in is waiting for this address", 0);
 	if (rc != ERR_OK)
@@ -382,15 +542,20 @@ static int verify_login(struct ctx *c, const char *email, const char *code,
 		return otp_failure(c, rc, &res, OTP_MODULE_LOGIN, email);
 	if (users_pending_del(c->rds, c->arena, PENDING_LOGIN, email) != ERR_OK)
 		log_warn("accounts: pending login not removed (it expires on its own)");
-	rc = sign_in(c, &u, out);
+	rc = sign_in(c, &u, read_at != NULL ? read_at : "0", out);
+	if (rc == ERR_CONFLICT)
+		return ctx_fail(c, ERR_UNAUTHORIZED, "invalid_credentials",
+		                "The password changed; sign in again");
 	if (rc != ERR_OK)
 		return rc;
+	if (throttle_login_ok(c->rds, c->arena, email, c->client.ip) != ERR_OK)
+		log_warn("accounts: login throttle not cleared");
 	audit_record1(c, "login_ok", u.id, u.email, "method", "otp");
 	return ERR_OK;
 }
 
 int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const char *code,
-                    struct accounts_signin *out, int *created)
+                    const struct accounts_proof *proof, struct accounts_signin *out, int *created)
 {
 	struct otp_result res;
 	int rc;
@@ -398,10 +563,10 @@ int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const c
 	*created = 0;
 	switch (m) {
 	case OTP_MODULE_REGISTER:
-		rc = verify_register(c, email, code, out);
+		rc = verify_register(c, email, code, proof, out);
 		*created = rc == ERR_OK;
 		return rc;
-	case OTP_MODULE_LOGIN: return verify_login(c, email, code, out);
+	case OTP_MODULE_LOGIN: return verify_login(c, email, code, proof, out);
 	case OTP_MODULE_FORGETPASSWORD: break;
 	}
 	/* Not spent: reset-password takes the same code and spends it. */
@@ -416,21 +581,30 @@ int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const c
 
 int accounts_resend(struct ctx *c, enum otp_module m, const char *email, int *attempts)
 {
-	const char *kind = NULL;
+	const char *kind = NULL, *challenge = NULL, *read_at = NULL;
 	char *pending = NULL;
 	int deserves = 0;
 	int rc;
 
 	*attempts = 0;
-	/* Only an address with something waiting gets a code; every address is counted. */
+	/* Only an address with something waiting gets a code. Every address is counted,
+	 * except a login without a live challenge: that counts nothing (no_challenge). */
 	switch (m) {
 	case OTP_MODULE_REGISTER:
-	case OTP_MODULE_LOGIN:
-		kind = m == OTP_MODULE_REGISTER ? PENDING_REGISTER : PENDING_LOGIN;
+		kind = PENDING_REGISTER;
 		rc = users_pending_get(c->rds, c->arena, kind, email, &pending);
 		if (rc != ERR_OK && rc != ERR_NOT_FOUND)
 			return rc;
 		deserves = rc == ERR_OK;
+		break;
+	case OTP_MODULE_LOGIN:
+		kind = PENDING_LOGIN;
+		rc = challenge_get(c, email, &challenge, &read_at);
+		if (rc == ERR_NOT_FOUND)
+			return no_challenge(c, email, 0, attempts);
+		if (rc != ERR_OK)
+			return rc;
+		deserves = 1;
 		break;
 	case OTP_MODULE_FORGETPASSWORD:
 		rc = users_exists_email(c->db, c->arena, email, &deserves);
@@ -455,15 +629,26 @@ static int login_otp_needed(const struct config *cfg, const struct user *u)
 	return strcmp(cfg->login_otp, "optional") == 0 && u->login_otp;
 }
 
-int accounts_login(struct ctx *c, const char *email, const char *password,
-                   enum accounts_login_step *step, int *attempts, struct accounts_signin *out)
+static int login_once(struct ctx *c, const char *email, const char *password,
+                      enum accounts_login_step *step, int *attempts, const char **challenge_id,
+                      struct accounts_signin *out)
 {
 	struct user u;
+	int64_t retry = 0, read_at = 0;
 	int found = 1;
 	int rc;
 
-	*step = ACCOUNTS_SIGNED_IN;
-	*attempts = 0;
+	/* Throttled before the password is looked at (and before any hashing): the same for
+	 * a known and an unknown address. read_at is Redis's clock before the row is read. */
+	rc = throttle_login_gate(c->rds, c->arena, email, c->client.ip, &retry, &read_at);
+	if (rc == ERR_LIMITED) {
+		ctx_fail(c, ERR_LIMITED, "login_throttled",
+		         "Too many failed sign-ins for this account; try again later");
+		c->why.retry_after = retry > 0 ? retry : 1;
+		return ERR_LIMITED;
+	}
+	if (rc != ERR_OK)
+		return rc;
 	rc = users_by_email(c->db, c->arena, email, &u);
 	if (rc == ERR_NOT_FOUND) {
 		found = 0;
@@ -477,6 +662,8 @@ int accounts_login(struct ctx *c, const char *email, const char *password,
 	if (rc == ERR_BUSY)
 		return busy(c);
 	if (rc == ERR_UNAUTHORIZED || !found) {
+		if (throttle_login_failed(c->rds, c->arena, email, c->client.ip) != ERR_OK)
+			log_warn("accounts: a failed login was not counted");
 		audit_record(c, "login_failed", found ? u.id : NULL, email, NULL);
 		return ctx_fail(c, ERR_UNAUTHORIZED, "invalid_credentials",
 		                "Wrong email or password");
@@ -494,16 +681,52 @@ int accounts_login(struct ctx *c, const char *email, const char *password,
 		else
 			log_warn("accounts: password rehash skipped");
 	}
+	const char *read_at_s = arena_printf(c->arena, "%lld", (long long)read_at);
 
 	if (login_otp_needed(c->cfg, &u)) {
+		/* The login challenge: the only way a login code comes to exist. */
+		struct record ch;
+		const char *id = random_id(c->arena);
+
+		memset(&ch, 0, sizeof ch);
+		if (record_set(&ch, "challenge", id) != ERR_OK ||
+		    record_set(&ch, "read_at", read_at_s) != ERR_OK)
+			return ERR_INTERNAL;
 		*step = ACCOUNTS_CODE_SENT;
-		return send_code(c, OTP_MODULE_LOGIN, email, PENDING_LOGIN, "1", attempts);
+		*challenge_id = id;
+		rc = send_code(c, OTP_MODULE_LOGIN, email, PENDING_LOGIN,
+		               record_encode(c->arena, &ch), attempts);
+		if (rc == ERR_OK &&
+		    throttle_login_ok(c->rds, c->arena, email, c->client.ip) != ERR_OK)
+			log_warn("accounts: login throttle not cleared");
+		return rc;
 	}
-	rc = sign_in(c, &u, out);
+	rc = sign_in(c, &u, read_at_s, out);
 	if (rc != ERR_OK)
 		return rc;
+	if (throttle_login_ok(c->rds, c->arena, email, c->client.ip) != ERR_OK)
+		log_warn("accounts: login throttle not cleared");
 	audit_record1(c, "login_ok", u.id, u.email, "method", "password");
 	return ERR_OK;
+}
+
+int accounts_login(struct ctx *c, const char *email, const char *password,
+                   enum accounts_login_step *step, int *attempts, const char **challenge_id,
+                   struct accounts_signin *out)
+{
+	int rc;
+
+	*step = ACCOUNTS_SIGNED_IN;
+	*attempts = 0;
+	*challenge_id = NULL;
+	rc = login_once(c, email, password, step, attempts, challenge_id, out);
+	/* ERR_CONFLICT: the password changed between the read and the session (a reset
+	 * committed meanwhile); read it again once: the old one no longer matches. */
+	if (rc == ERR_CONFLICT)
+		rc = login_once(c, email, password, step, attempts, challenge_id, out);
+	if (rc == ERR_CONFLICT)
+		rc = ctx_fail(c, ERR_UNAVAILABLE, "server_busy", "Try again shortly");
+	return rc;
 }
 
 /* ------------------------------------------------------------------ refresh */
@@ -625,7 +848,10 @@ int accounts_forget_password(struct ctx *c, const char *email)
 
 	if (rc != ERR_OK)
 		return rc;
-	/* Known or not, the request is counted, so a blocked address answers 429 either way. */
+	/* Known or not, the request is counted and a mail is queued (a stand-in the worker
+	 * drops for an unknown address), so both answer the same, in the same time, and a
+	 * blocked address answers 429 either way. This budget is forgetpassword's own: it
+	 * can delay resets, never logins. */
 	if (exists)
 		return send_code(c, OTP_MODULE_FORGETPASSWORD, email, NULL, NULL, &attempts);
 	return count_request(c, OTP_MODULE_FORGETPASSWORD, email, &attempts);
@@ -678,11 +904,13 @@ int accounts_reset_password(struct ctx *c, const char *email, const char *code,
 		return rc;
 	}
 	/* After the commit: drop the cached row (a read during the transaction may have
-	 * cached the old one), and revoke again whatever session a login with the old
-	 * password made while the transaction was open. */
+	 * cached the old one), then mark the password changed and revoke every session in
+	 * one script (sessions_password_changed): a login that read the old hash before the
+	 * commit and signs in later is refused by the mark, one that signed in earlier is
+	 * revoked here. */
 	users_cache_drop(c->rds, c->arena, u.id);
-	if (sessions_revoke_all(c->rds, c->arena, u.id, NULL) != ERR_OK)
-		log_error("accounts: sessions made during a password reset not revoked");
+	if (sessions_password_changed(c->rds, c->arena, u.id, NULL) != ERR_OK)
+		log_error("accounts: sessions of a reset password not revoked");
 	audit_record(c, "password_reset", u.id, u.email, NULL);
 	if (mailer_queue_password_changed(c->db, c->cfg, c->arena, u.email) != ERR_OK)
 		log_warn("accounts: password-changed notice not queued");

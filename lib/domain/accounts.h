@@ -55,6 +55,23 @@ struct accounts_sessions_page {
 	const char *next_cursor; /* NULL on the last page */
 };
 
+/* A registration waiting for its code: pending:register:{email} in Redis, a record
+ * (base/record.h). registration_id is the opaque id /auth/register answered (NULL in
+ * records written before it existed). */
+struct accounts_pending {
+	const char *registration_id;
+	const char *password_hash;
+	const char *first_name;
+	const char *last_name;
+	const char *account_type;
+};
+
+/* accounts_pending_decode reads a stored pending registration (len bytes of text).
+ * ERR_INVALID when it is not a record or has no password_hash. Pure: fuzzed by
+ * tests/fuzz/fuzz_record.c. */
+int accounts_pending_decode(struct arena *a, const char *text, size_t len,
+                            struct accounts_pending *out) MUSTCHECK;
+
 /* accounts_authenticate checks an access token and the session it names, and fills
  * c->actor. ERR_UNAUTHORIZED (bad, expired, revoked), ERR_UNAVAILABLE (Redis down: the
  * caller fails closed). */
@@ -65,27 +82,44 @@ int accounts_authenticate(struct ctx *c, const char *access_token) MUSTCHECK;
  * the same answer: ERR_OK and the requests left in *attempts_remaining. Errors:
  * ERR_LIMITED "otp_blocked", ERR_BUSY "server_busy", ERR_UNAVAILABLE. */
 int accounts_register(struct ctx *c, const struct accounts_registration *in,
-                      int *attempts_remaining) MUSTCHECK;
+                      int *attempts_remaining, const char **registration_id) MUSTCHECK;
+
+/* What a verify-otp call proves besides the code. Register: registration_id (the id
+ * /auth/register answered; it wins when given) or, for older clients, the password the
+ * registration was made with. Login: challenge_id (optional; when given it must be the
+ * live challenge's). NULL fields: not given. */
+struct accounts_proof {
+	const char *registration_id;
+	const char *password;
+	const char *challenge_id;
+};
 
 /* accounts_verify checks a code. OTP_MODULE_REGISTER creates the account and signs it in
- * (*created = 1); OTP_MODULE_LOGIN signs in; OTP_MODULE_FORGETPASSWORD only checks
- * (the code is not spent: reset-password spends it) and leaves out untouched. Errors:
+ * (*created = 1) when proof matches the waiting registration (a code without the proof
+ * is a wrong code); OTP_MODULE_LOGIN signs in when a login challenge is live (without one
+ * the answer is a wrong code's and nothing is counted); OTP_MODULE_FORGETPASSWORD only
+ * checks (the code is not spent: reset-password spends it) and leaves out untouched.
+ * Errors:
  * ERR_INVALID "otp_invalid" (attempts_remaining), ERR_LIMITED "otp_blocked",
  * ERR_CONFLICT "email_taken", ERR_UNAVAILABLE. */
 int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const char *code,
-                    struct accounts_signin *out, int *created) MUSTCHECK;
+                    const struct accounts_proof *proof, struct accounts_signin *out,
+                    int *created) MUSTCHECK;
 
 /* accounts_resend mails a new code when something waits for one (a registration, a
- * login, an account for forgetpassword) and counts the request either way. */
+ * live login challenge, an account for forgetpassword) and counts the request either
+ * way, except for a login without a challenge, which counts nothing. */
 int accounts_resend(struct ctx *c, enum otp_module m, const char *email,
                     int *attempts_remaining) MUSTCHECK;
 
-/* accounts_login checks the password; with login OTP on for the account a code is
- * mailed instead of signing in. Errors: ERR_UNAUTHORIZED "invalid_credentials",
- * ERR_BUSY "server_busy", ERR_LIMITED "otp_blocked", ERR_UNAVAILABLE. */
+/* accounts_login checks the password (after the per-account throttle, throttle.h); with
+ * login OTP on for the account a login challenge starts instead of a sign-in: a code is
+ * mailed and *challenge_id set. Errors: ERR_UNAUTHORIZED "invalid_credentials",
+ * ERR_LIMITED "login_throttled" (retry_after) or "otp_blocked", ERR_BUSY "server_busy",
+ * ERR_UNAVAILABLE. */
 int accounts_login(struct ctx *c, const char *email, const char *password,
                    enum accounts_login_step *step, int *attempts_remaining,
-                   struct accounts_signin *out) MUSTCHECK;
+                   const char **challenge_id, struct accounts_signin *out) MUSTCHECK;
 
 /* accounts_refresh rotates a refresh token. Errors: ERR_UNAUTHORIZED "unauthorized"
  * (bad token, ended session, deleted account) or "refresh_reused" (theft: the session

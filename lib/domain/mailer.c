@@ -18,6 +18,7 @@
 #include "base/record.h"
 #include "base/util.h"
 #include "domain/tasks.h"
+#include "security/seal.h"
 
 struct otp_text {
 	const char *module;
@@ -60,31 +61,49 @@ static const char *site(const struct config *cfg)
 	                                                                  : "Medrin";
 }
 
-/* queue builds {"to","subject","body"} and enqueues it (kind "mail"). */
-static int queue_expiring(struct db *db, struct arena *a, const char *to, const char *subject,
-                          const char *body, long expires_at)
+/* queue_expiring builds {"to","subject","enc"[,"expires_at"]} and enqueues it (kind
+ * "mail"). The body never reaches PostgreSQL in clear: "enc" is the record {body[, drop]}
+ * sealed with a key derived from SECRET_KEY (security/seal.h), bound to the recipient;
+ * only medrin-worker opens it. drop marks the stand-in an unknown address gets (the
+ * worker discards it unsent), which is indistinguishable at rest from a real mail.
+ * expires_at (epoch seconds, 0: none) lets the worker drop a code mail that could only
+ * arrive after its code expired. */
+static int queue_expiring(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                          const char *subject, const char *body, int drop, long expires_at)
 {
-	struct record payload;
+	struct record payload, inner;
+	char *plain, *sealed = NULL;
 	char exp[24];
+	int rc;
 
+	memset(&inner, 0, sizeof inner);
+	if (record_set(&inner, "body", body) != ERR_OK ||
+	    (drop && record_set(&inner, "drop", "1") != ERR_OK))
+		return ERR_INTERNAL;
+	plain = record_encode(a, &inner);
+	rc = seal_text(a, cfg != NULL ? cfg->secret_key : NULL, MAILER_SEAL_PURPOSE, to, plain,
+	               &sealed);
+	explicit_bzero(plain, strlen(plain));
+	if (rc != ERR_OK)
+		return rc;
 	memset(&payload, 0, sizeof payload);
 	snprintf(exp, sizeof(exp), "%ld", expires_at);
 	if (record_set(&payload, "to", to) != ERR_OK ||
 	    record_set(&payload, "subject", subject) != ERR_OK ||
-	    record_set(&payload, "body", body) != ERR_OK ||
+	    record_set(&payload, "enc", sealed) != ERR_OK ||
 	    (expires_at > 0 && record_set(&payload, "expires_at", exp) != ERR_OK))
 		return ERR_INTERNAL;
 	return tasks_enqueue(db, a, "mail", NULL, &payload, NULL);
 }
 
-static int queue(struct db *db, struct arena *a, const char *to, const char *subject,
-                 const char *body)
+static int queue(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                 const char *subject, const char *body, int drop)
 {
-	return queue_expiring(db, a, to, subject, body, 0);
+	return queue_expiring(db, cfg, a, to, subject, body, drop, 0);
 }
 
-int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
-                     const char *module, const char *code, int expiry_seconds)
+static int queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                     const char *module, const char *code, int expiry_seconds, int drop)
 {
 	const struct otp_text *t = NULL;
 	const char *body;
@@ -115,12 +134,26 @@ int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, c
 	    "-- \n"
 	    "Medrin\n",
 	    t->purpose, code, minutes, minutes == 1 ? "" : "s");
-	rc = queue_expiring(db, a, to, t->subject, body, (long)time(NULL) + expiry_seconds);
+	rc = queue_expiring(db, cfg, a, to, t->subject, body, drop,
+	                    (long)time(NULL) + expiry_seconds);
 out:
 	if (rc)
 		log_warn("mailer: %s code mail not queued: %s", module ? module : "?",
 		         err_name(rc));
 	return rc;
+}
+
+int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
+                     const char *module, const char *code, int expiry_seconds)
+{
+	return queue_otp(db, cfg, a, to, module, code, expiry_seconds, 0);
+}
+
+int mailer_queue_otp_standin(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *module, const char *code,
+                             int expiry_seconds)
+{
+	return queue_otp(db, cfg, a, to, module, code, expiry_seconds, 1);
 }
 
 /* The notices: no code, one link (the site) at most. */
@@ -143,18 +176,17 @@ static const struct notice notice_register = {
     "If it was not you, you can ignore this mail: your account is unchanged.\n"};
 
 static const struct notice notice_conflict = {
-    "sign-up cancelled notice", "Your Medrin sign-up was cancelled",
+    "sign-up conflict notice", "Someone else tried to sign up with your address",
     "Hello,\n"
     "\n"
-    "Two sign-ups for a Medrin account with this email address arrived within a few\n"
-    "minutes of each other, with different passwords. We cannot tell which one is\n"
-    "yours, so neither was kept, no account was created, and the codes already sent\n"
-    "no longer work.\n"
+    "A sign-up for a Medrin account with this email address was already waiting for\n"
+    "its code when another one arrived with a different password. The second one was\n"
+    "refused; the first is unchanged and its code still works, but only in the app\n"
+    "that started it.\n"
     "\n"
-    "If one of them was you, sign up again at %s.\n"
-    "\n"
-    "If neither was you, someone may be trying to use your address; you can ignore\n"
-    "this mail.\n"};
+    "If the first sign-up was yours, finish it there. If neither was you, someone may\n"
+    "be trying to use your address; ignore this mail and nothing will be created.\n"
+    "You can also sign up later at %s.\n"};
 
 static const struct notice notice_password = {
     "password notice", "Your Medrin password was changed",
@@ -183,7 +215,7 @@ static int queue_notice(struct db *db, const struct config *cfg, struct arena *a
 	const char *body = arena_printf(a, n->body, site(cfg));
 #pragma GCC diagnostic pop
 
-	rc = queue(db, a, to, n->subject, arena_printf(a, "%s\n-- \nMedrin\n", body));
+	rc = queue(db, cfg, a, to, n->subject, arena_printf(a, "%s\n-- \nMedrin\n", body), 0);
 out:
 	if (rc)
 		log_warn("mailer: %s not queued: %s", n->what, err_name(rc));
@@ -218,7 +250,7 @@ int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct a
 		rc = ERR_INVALID;
 		goto out;
 	}
-	rc = queue(db, a, to, "Confirm your new Medrin email address",
+	rc = queue(db, cfg, a, to, "Confirm your new Medrin email address",
 	           secret_printf(a,
 	                         "Hello,\n"
 	                         "\n"
@@ -232,7 +264,8 @@ int mailer_queue_email_confirm(struct db *db, const struct config *cfg, struct a
 	                         "\n"
 	                         "-- \n"
 	                         "Medrin\n",
-	                         base, token));
+	                         base, token),
+	           0);
 out:
 	if (rc)
 		log_warn("mailer: email confirmation link not queued: %s", err_name(rc));
@@ -248,7 +281,7 @@ int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct a
 		rc = ERR_INVALID;
 		goto out;
 	}
-	rc = queue(db, a, to, "Your Medrin email address was changed",
+	rc = queue(db, cfg, a, to, "Your Medrin email address was changed",
 	           arena_printf(a,
 	                        "Hello,\n"
 	                        "\n"
@@ -260,7 +293,8 @@ int mailer_queue_email_changed(struct db *db, const struct config *cfg, struct a
 	                        "\n"
 	                        "-- \n"
 	                        "Medrin\n",
-	                        new_email, site(cfg)));
+	                        new_email, site(cfg)),
+	           0);
 out:
 	if (rc)
 		log_warn("mailer: email-changed notice not queued: %s", err_name(rc));
@@ -276,7 +310,7 @@ int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct are
 		rc = ERR_INVALID;
 		goto out;
 	}
-	rc = queue(db, a, to, "A sign-in provider was linked to your Medrin account",
+	rc = queue(db, cfg, a, to, "A sign-in provider was linked to your Medrin account",
 	           arena_printf(a,
 	                        "Hello,\n"
 	                        "\n"
@@ -291,7 +325,8 @@ int mailer_queue_oidc_linked(struct db *db, const struct config *cfg, struct are
 	                        "\n"
 	                        "-- \n"
 	                        "Medrin\n",
-	                        provider, site(cfg)));
+	                        provider, site(cfg)),
+	           0);
 out:
 	if (rc)
 		log_warn("mailer: provider-linked notice not queued: %s", err_name(rc));
@@ -353,7 +388,7 @@ int mailer_queue_reminder(struct db *db, const struct config *cfg, struct arena 
 	              "it was set), so it is sent now.\n"
 	            : "",
 	    m->note != NULL ? m->note : "", link);
-	rc = queue(db, a, m->to, subject, body);
+	rc = queue(db, cfg, a, m->to, subject, body, 0);
 out:
 	if (rc)
 		log_warn("mailer: reminder not queued: %s", err_name(rc));

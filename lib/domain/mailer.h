@@ -1,8 +1,12 @@
 /* mailer.h - the mails Medrin sends, composed here and queued as "mail" tasks.
  *
- * Plain-text mails with clear subjects. The payload is {"to","subject","body"}; the
- * worker (worker/smtp.c) sends it with libcurl over SMTP_URL from MAIL_FROM. Queuing is
- * durable (tasks_enqueue) and happens before the API answers 202.
+ * Plain-text mails with clear subjects. The payload is {"to","subject","enc"}: enc is the
+ * record {body[, drop]} sealed (security/seal.h, purpose MAILER_SEAL_PURPOSE, bound to
+ * "to") with a key derived from SECRET_KEY, so no code sits in clear in the tasks table,
+ * its dead row versions, WAL or backups. Only the worker (worker/main.c run_mail) opens
+ * it and sends the body with libcurl over SMTP_URL from MAIL_FROM; a "drop" stand-in it
+ * discards unsent. Queuing is durable (tasks_enqueue) and happens before the API answers
+ * 202.
  */
 #ifndef MEDRIN_MAILER_H
 #define MEDRIN_MAILER_H
@@ -16,11 +20,19 @@ struct config;
 /* A one-time code for module "register" / "login" / "forgetpassword". */
 int mailer_queue_otp(struct db *db, const struct config *cfg, struct arena *a, const char *to,
                      const char *module, const char *code, int expiry_seconds) MUSTCHECK;
+#define MAILER_SEAL_PURPOSE "mail"
+
+/* The stand-in for an address that gets no code (an unknown account, nothing waiting):
+ * built, sealed and queued exactly like mailer_queue_otp, marked "drop" inside the sealed
+ * part, so both paths do the same work (no timing difference) and the worker discards it. */
+int mailer_queue_otp_standin(struct db *db, const struct config *cfg, struct arena *a,
+                             const char *to, const char *module, const char *code,
+                             int expiry_seconds) MUSTCHECK;
 /* "Someone tried to register with your address" (no code: the account exists). */
 int mailer_queue_register_notice(struct db *db, const struct config *cfg, struct arena *a,
                                  const char *to) MUSTCHECK;
-/* "Your sign-up was cancelled": two registrations for one pending address came with
- * different passwords, so neither was kept (auth.c, register). */
+/* "Someone else tried to sign up with your address": a second registration with another
+ * password arrived while one was waiting; the first is kept (accounts.c, register). */
 int mailer_queue_register_conflict(struct db *db, const struct config *cfg, struct arena *a,
                                    const char *to) MUSTCHECK;
 /* "Your password was changed / reset" notice. */

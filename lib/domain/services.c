@@ -14,6 +14,7 @@
 #include "domain/users_manage.h"
 #include "domain/profiles.h"
 #include "security/otp.h"
+#include "security/throttle.h"
 #include "security/password.h"
 #include "security/token.h"
 #include "store/db.h"
@@ -44,6 +45,8 @@ static int register_modules(struct services *s)
 		rc = otp_init(s->rds);
 	if (rc == ERR_OK)
 		rc = sessions_init(s->rds);
+	if (rc == ERR_OK)
+		rc = throttle_init(s->rds);
 	if (rc != ERR_OK)
 		log_error("services: a statement table or script was refused at registration");
 	return rc;

@@ -54,15 +54,21 @@
 	"  end\n"                                         \
 	"end\n"
 
-/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
+/* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}, pw_changed:{uid}
  * ARGV: user_id, role, now, user_agent, ip, cur (refresh jti), ttl, sid, key prefix,
- *       cap (MEDRIN_SESSIONS_MAX), creation time in microseconds.
+ *       cap (MEDRIN_SESSIONS_MAX), creation time in microseconds, read_at ('' or the
+ *       Redis time in us before the caller read the password hash it checked).
+ * {'stale'} (nothing written) when sessions_password_changed ran after read_at.
  * {'ok', revoked}: stale members are dropped, then the user's oldest live sessions are
  * deleted until cap - 1 remain, then the new one is added (so at most cap, O(cap)).
  * {'role', newer role} (nothing written) when sessions_set_role changed the role in the
  * last ROLE_SETTLE_SECONDS to something other than ARGV[2]. */
 static const char lua_create[] =
-    LUA_ZSET_OF "local newer = redis.call('GET', KEYS[3])\n"
+    LUA_ZSET_OF "if ARGV[12] ~= '' then\n"
+                "  local changed = tonumber(redis.call('GET', KEYS[4]) or '0')\n"
+                "  if changed > tonumber(ARGV[12]) then return {'stale'} end\n"
+                "end\n"
+                "local newer = redis.call('GET', KEYS[3])\n"
                 "if newer and newer ~= ARGV[2] then return {'role', newer} end\n"
                 "zset_of(KEYS[2], ARGV[9], ARGV[1])\n"
                 "local live = {}\n"
@@ -109,15 +115,26 @@ static const char lua_check[] =
     "return {1, redis.call('GET', KEYS[3]), v[4] or 'user'}\n";
 
 /* KEYS: sess:{sid}, user_sess:{uid}, role_set:{uid}
- * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid.
+ * ARGV: presented jti, new jti, now, grace seconds, grace pair (record), ttl, sid, role, uid,
+ *       absolute lifetime in seconds (MEDRIN_SESSION_MAX_DAYS).
+ * A session older than the absolute lifetime (from created_at) is deleted ({'gone'}); a
+ * rotation never extends the key past created_at + lifetime.
  * A grace of 0 seconds disables the window (prev_until 0). When sessions_set_role changed
  * the user's role in the last ROLE_SETTLE_SECONDS to something other than ARGV[8] (the
  * caller read PostgreSQL before the change), nothing is spent: {'role', newer role} asks
  * for the pair to be signed again with it. */
 static const char lua_rotate[] = LUA_UNLINK
-    "local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id')\n"
+    "local v = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'prev_until', 'grace', 'user_id',\n"
+    "  'created_at')\n"
     "if not v[1] or v[5] ~= ARGV[9] then return {'gone'} end\n"
     "local now = tonumber(ARGV[3])\n"
+    "local left = (tonumber(v[6]) or now) + tonumber(ARGV[10]) - now\n"
+    "if left <= 0 then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  unlink(KEYS[2], ARGV[7])\n"
+    "  return {'gone'}\n"
+    "end\n"
+    "local ttl = math.min(tonumber(ARGV[6]), left)\n"
     "if v[1] == ARGV[1] then\n"
     "  local newer = redis.call('GET', KEYS[3])\n"
     "  if newer and newer ~= ARGV[8] then return {'role', newer} end\n"
@@ -126,9 +143,9 @@ static const char lua_rotate[] = LUA_UNLINK
     "  redis.call('HSET', KEYS[1], 'prev', v[1], 'cur', ARGV[2],\n"
     "    'prev_until', tostring(pu), 'grace', ARGV[5],\n"
     "    'role', ARGV[8], 'last_used_at', ARGV[3])\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
-    "  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) then\n"
-    "    redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+    "  redis.call('EXPIRE', KEYS[1], ttl)\n"
+    "  if redis.call('TTL', KEYS[2]) < ttl then\n"
+    "    redis.call('EXPIRE', KEYS[2], ttl)\n"
     "  end\n"
     "  return {'rotated'}\n"
     "end\n"
@@ -171,6 +188,29 @@ static const char lua_revoke_all[] = "local s\n"
                                      "end\n"
                                      "redis.call('DEL', KEYS[1])\n"
                                      "return n\n";
+
+/* KEYS: user_sess:{uid}, pw_changed:{uid}; ARGV: key prefix, user_id, mark ttl.
+ * Marks the password changed now (Redis time, us) and deletes every session of the
+ * user, in one step: a sign-in that read the old hash earlier is refused by lua_create. */
+static const char lua_pw_changed[] =
+    "local t = redis.call('TIME')\n"
+    "redis.call('SET', KEYS[2], string.format('%.0f', t[1] * 1000000 + t[2]), 'EX', ARGV[3])\n"
+    "local s\n"
+    "if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
+    "  s = redis.call('SMEMBERS', KEYS[1])\n"
+    "else\n"
+    "  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
+    "end\n"
+    "local n = 0\n"
+    "for _, sid in ipairs(s) do\n"
+    "  local k = ARGV[1] .. 'sess:' .. sid\n"
+    "  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
+    "    redis.call('DEL', k)\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "return n\n";
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id, limit, cursor score ('' on the first
  * page), cursor sid. One page, newest first, keyset on (score, sid) in the set's own order
@@ -239,7 +279,7 @@ static const char lua_set_role[] =
 
 /* Script ids for this process's one Redis handle (worker lifetime). */
 static int s_create = -1, s_check = -1, s_rotate = -1, s_revoke = -1, s_revoke_all = -1,
-           s_list = -1, s_set_role = -1;
+           s_list = -1, s_set_role = -1, s_pw_changed = -1;
 
 int sessions_init(struct rds *r)
 {
@@ -250,6 +290,9 @@ int sessions_init(struct rds *r)
 	s_revoke_all = rds_script(r, lua_revoke_all);
 	s_list = rds_script(r, lua_list);
 	s_set_role = rds_script(r, lua_set_role);
+	s_pw_changed = rds_script(r, lua_pw_changed);
+	if (s_pw_changed < 0)
+		return ERR_INVALID;
 	if (s_create < 0 || s_check < 0 || s_rotate < 0 || s_revoke < 0 || s_revoke_all < 0 ||
 	    s_list < 0 || s_set_role < 0)
 		return ERR_INVALID;
@@ -271,9 +314,18 @@ static int64_t wall_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The absolute lifetime of a session, from its creation (MEDRIN_SESSION_MAX_DAYS). */
+static int64_t session_max(const struct config *cfg)
+{
+	return (int64_t)(cfg->session_max_days > 0 ? cfg->session_max_days : 90) * 86400;
+}
+
+/* The key's TTL: the refresh-token lifetime, never past the absolute lifetime. */
 static int64_t session_ttl(const struct config *cfg)
 {
-	return (int64_t)cfg->jwt_refresh_days * 86400;
+	int64_t t = (int64_t)cfg->jwt_refresh_days * 86400;
+
+	return t < session_max(cfg) ? t : session_max(cfg);
 }
 
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
@@ -325,9 +377,17 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
                     struct arena *a, const char *user_id, const char *role, const char *user_agent,
                     const char *ip, struct session_tokens *out)
 {
+	return sessions_create_since(r, cfg, k, a, user_id, role, user_agent, ip, NULL, out);
+}
+
+int sessions_create_since(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                          struct arena *a, const char *user_id, const char *role,
+                          const char *user_agent, const char *ip, const char *read_at,
+                          struct session_tokens *out)
+{
 	const char *sid = random_id(a);
 	const char *rjti = NULL;
-	const char *keys[3], *args[11];
+	const char *keys[4], *args[12];
 	redisReply *rep = NULL;
 	int err = ERR_OK;
 
@@ -336,6 +396,7 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 	keys[0] = rds_key(r, a, "sess:%s", sid);
 	keys[1] = rds_key(r, a, "user_sess:%s", user_id);
 	keys[2] = rds_key(r, a, "role_set:%s", user_id);
+	keys[3] = rds_key(r, a, "pw_changed:%s", user_id);
 	/* As in sessions_rotate: a role change racing this sign-in re-signs, at most twice. */
 	for (int attempt = 0; attempt < 3; attempt++) {
 		err = issue_pair(cfg, k, a, user_id, role, sid, out, &rjti);
@@ -352,12 +413,17 @@ int sessions_create(struct rds *r, const struct config *cfg, const struct token_
 		args[8] = key_prefix(r, a);
 		args[9] = arena_printf(a, "%d", cfg->sessions_max > 0 ? cfg->sessions_max : 20);
 		args[10] = arena_printf(a, "%lld", (long long)wall_usec());
-		err = rds_eval(r, a, s_create, &rep, 3, keys, 11, args);
+		args[11] = read_at != NULL ? read_at : "";
+		err = rds_eval(r, a, s_create, &rep, 4, keys, 12, args);
 		if (err != ERR_OK)
 			goto out;
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
 		    rep->element[0]->type != REDIS_REPLY_STRING) {
 			err = ERR_INTERNAL;
+			goto out;
+		}
+		if (strcmp(rep->element[0]->str, "stale") == 0) {
+			err = ERR_CONFLICT;
 			goto out;
 		}
 		if (strcmp(rep->element[0]->str, "role") != 0) {
@@ -456,7 +522,7 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
                     struct session_tokens *out, enum session_rotation *outcome)
 {
 	redisReply *rep = NULL;
-	const char *keys[3], *args[9];
+	const char *keys[3], *args[10];
 	const char *rjti = NULL, *grace = NULL;
 	struct session_tokens fresh;
 	int grace_s = cfg->refresh_grace_seconds;
@@ -493,7 +559,8 @@ int sessions_rotate(struct rds *r, const struct config *cfg, const struct token_
 		args[6] = refresh->sid;
 		args[7] = role;
 		args[8] = refresh->sub;
-		err = rds_eval(r, a, s_rotate, &rep, 3, keys, 9, args);
+		args[9] = arena_printf(a, "%lld", (long long)session_max(cfg));
+		err = rds_eval(r, a, s_rotate, &rep, 3, keys, 10, args);
 		if (err != ERR_OK)
 			goto out;
 		if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
@@ -574,6 +641,23 @@ int sessions_revoke_all(struct rds *r, struct arena *a, const char *user_id, int
 	if (count != NULL)
 		*count = (rep != NULL && rep->type == REDIS_REPLY_INTEGER) ? (int)rep->integer : 0;
 out:
+	return err;
+}
+
+int sessions_password_changed(struct rds *r, struct arena *a, const char *user_id, int *count)
+{
+	redisReply *rep = NULL;
+	const char *keys[2], *args[3];
+	int err;
+
+	keys[0] = rds_key(r, a, "user_sess:%s", user_id);
+	keys[1] = rds_key(r, a, "pw_changed:%s", user_id);
+	args[0] = key_prefix(r, a);
+	args[1] = user_id;
+	args[2] = arena_printf(a, "%d", SESSIONS_PW_MARK_SECONDS);
+	err = rds_eval(r, a, s_pw_changed, &rep, 2, keys, 3, args);
+	if (err == ERR_OK && count != NULL)
+		*count = (rep != NULL && rep->type == REDIS_REPLY_INTEGER) ? (int)rep->integer : 0;
 	return err;
 }
 

@@ -4,7 +4,11 @@
  * and changes only inside Lua scripts, so every host sees the same state at once:
  *   sess:{sid}           hash {user_id, role, created_at, last_used_at, user_agent, ip,
  *                        cur, prev, prev_until, grace}; TTL = refresh-token lifetime,
- *                        extended on every rotation
+ *                        extended on every rotation but never past created_at +
+ *                        MEDRIN_SESSION_MAX_DAYS (the absolute lifetime: a rotation of
+ *                        an older session deletes it)
+ *   pw_changed:{uid}     Redis time (us) of the user's last password change, for
+ *                        SESSIONS_PW_MARK_SECONDS (sessions_password_changed)
  *   user_sess:{user_id}  sorted set of the user's sids, scored by creation time (us),
  *                        at most MEDRIN_SESSIONS_MAX members (the create script revokes
  *                        the oldest); a plain set left by older code is converted lazily
@@ -66,6 +70,28 @@ int sessions_init(struct rds *r) MUSTCHECK;
 int sessions_create(struct rds *r, const struct config *cfg, const struct token_keys *k,
                     struct arena *a, const char *user_id, const char *role, const char *user_agent,
                     const char *ip, struct session_tokens *out) MUSTCHECK;
+
+/* How long the password-changed mark outlives a change: longer than any sign-in takes
+ * from reading the hash to creating the session. */
+#define SESSIONS_PW_MARK_SECONDS 86400
+
+/* sessions_create_since is sessions_create for a sign-in that checked a password: read_at
+ * is the Redis time in microseconds (decimal) taken before the password hash was read
+ * (NULL: no check, e.g. a new account). ERR_CONFLICT (nothing created) when the password
+ * changed after read_at (sessions_password_changed): the caller read the old hash. */
+int sessions_create_since(struct rds *r, const struct config *cfg, const struct token_keys *k,
+                          struct arena *a, const char *user_id, const char *role,
+                          const char *user_agent, const char *ip, const char *read_at,
+                          struct session_tokens *out) MUSTCHECK;
+
+/* sessions_password_changed is what every path that changes a password (reset, change)
+ * calls AFTER its commit: it marks the change (pw_changed:{uid}) and deletes every
+ * session of the user in one script, so no session created with the old password
+ * survives: one made earlier is deleted here, one whose sign-in read the old hash but
+ * comes later is refused by sessions_create_since. *count (may be NULL) gets the number
+ * deleted. ERR_UNAVAILABLE when Redis is down. */
+int sessions_password_changed(struct rds *r, struct arena *a, const char *user_id,
+                              int *count) MUSTCHECK;
 
 /* sessions_check is the per-request check of an access token that already verified:
  * ERR_OK when its jti is not blocklisted and session sid of user_id exists (and

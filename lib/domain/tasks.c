@@ -58,11 +58,14 @@ static const struct db_stmt tasks_stmts[] = {
      "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING id",
      3},
-    /* Mail bodies carry one-time codes: once delivered they are not kept. */
+    /* Mail bodies carry one-time codes (sealed in "enc", or in clear in "body" from
+     * older code): once delivered they are not kept. */
     {"tasks_succeed",
      "UPDATE tasks SET status = 'succeeded', result = $3::jsonb, error = NULL, "
      "locked_until = NULL, updated_at = now(), "
-     "payload = CASE WHEN kind = 'mail' AND payload ? 'body' "
+     "payload = CASE WHEN kind = 'mail' AND payload ? 'enc' "
+     "THEN jsonb_set(payload, '{enc}', '\"[delivered]\"') "
+     "WHEN kind = 'mail' AND payload ? 'body' "
      "THEN jsonb_set(payload, '{body}', '\"[delivered]\"') ELSE payload END "
      "WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING id",
@@ -77,7 +80,9 @@ static const struct db_stmt tasks_stmts[] = {
      "UPDATE tasks SET error = $3::text, locked_until = NULL, updated_at = now(), "
      "status = CASE WHEN d.final THEN 'failed' ELSE 'queued' END, "
      "run_at = CASE WHEN d.final THEN run_at ELSE now() + make_interval(secs => $4::int) END, "
-     "payload = CASE WHEN d.final AND kind = 'mail' AND payload ? 'body' "
+     "payload = CASE WHEN d.final AND kind = 'mail' AND payload ? 'enc' "
+     "THEN jsonb_set(payload, '{enc}', '\"[not delivered]\"') "
+     "WHEN d.final AND kind = 'mail' AND payload ? 'body' "
      "THEN jsonb_set(payload, '{body}', '\"[not delivered]\"') ELSE payload END "
      "FROM d WHERE id = $1::uuid AND status = 'running' AND attempts = $2::int "
      "RETURNING status",

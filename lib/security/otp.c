@@ -26,7 +26,8 @@
 #define OTP_DEFAULT_EXPIRY 300
 
 /* clang-format off */
-/* issue: KEYS blocked, limit, otp; ARGV hash, expiry, block, max requests, window.
+/* issue: KEYS blocked, limit, otp; ARGV hash ('' counts without touching the code),
+ * expiry, block, max requests, window.
  * -> {"blocked", ttl} | {"ok", requests left} */
 static const char LUA_ISSUE[] =
 	"local ttl = redis.call('TTL', KEYS[1])\n"
@@ -40,7 +41,7 @@ static const char LUA_ISSUE[] =
 	"  redis.call('SET', KEYS[1], '1', 'EX', ARGV[3])\n"
 	"  return {'blocked', tonumber(ARGV[3])}\n"
 	"end\n"
-	"redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])\n"
+	"if ARGV[1] ~= '' then redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2]) end\n"
 	"return {'ok', tonumber(ARGV[4]) - n}\n";
 
 /* check: KEYS blocked, otp, wrong. -> {blocked ttl (-2: none), stored hash or nil,
@@ -111,8 +112,20 @@ static const char LUA_REFUND[] =
 	"if n > 0 then redis.call('DECR', KEYS[2]) end\n"
 	"return {1}\n";
 
+/* peek: KEYS blocked, limit, wrong; ARGV max requests, max wrong.
+ * -> {"blocked", ttl} | {"ok", requests left, wrong codes left}; writes nothing. */
+static const char LUA_PEEK[] =
+	"local ttl = redis.call('TTL', KEYS[1])\n"
+	"if ttl ~= -2 then\n"
+	"  if ttl < 0 then ttl = 1 end\n"
+	"  return {'blocked', ttl}\n"
+	"end\n"
+	"return {'ok', tonumber(ARGV[1]) - tonumber(redis.call('GET', KEYS[2]) or '0'),\n"
+	"  tonumber(ARGV[2]) - tonumber(redis.call('GET', KEYS[3]) or '0')}\n";
+
 /* clang-format on */
 
+static int script_peek = -1;
 static int script_issue = -1, script_check = -1, script_wrong = -1, script_consume = -1,
            script_allowed = -1, script_refund = -1;
 
@@ -154,6 +167,9 @@ int otp_init(struct rds *r)
 	script_consume = rds_script(r, LUA_CONSUME);
 	script_allowed = rds_script(r, LUA_ALLOWED);
 	script_refund = rds_script(r, LUA_REFUND);
+	script_peek = rds_script(r, LUA_PEEK);
+	if (script_peek < 0)
+		return ERR_INVALID;
 	if (script_issue < 0 || script_check < 0 || script_wrong < 0 || script_consume < 0 ||
 	    script_allowed < 0 || script_refund < 0)
 		return ERR_INVALID;
@@ -270,8 +286,8 @@ static int request_reply(const redisReply *rep, struct otp_result *res)
 	return ERR_INTERNAL;
 }
 
-int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
-              const char *email, char **code, struct otp_result *res)
+static int issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+                 const char *email, char **code, int store, struct otp_result *res)
 {
 	struct keys k;
 	redisReply *rep = NULL;
@@ -286,7 +302,7 @@ int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp
 	make_keys(r, a, m, email, &k);
 	const char *keys[3] = {k.blocked, k.limit, k.otp};
 
-	args[0] = otp_hash(cfg, a, m, email, c);
+	args[0] = store ? otp_hash(cfg, a, m, email, c) : "";
 	args[1] = arena_printf(a, "%d", expiry);
 	args[2] = arena_printf(a, "%d", otp_block_seconds(m));
 	args[3] = arena_printf(a, "%d", OTP_MAX_REQUESTS);
@@ -294,9 +310,23 @@ int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp
 	rc = eval(r, a, script_issue, &rep, 3, keys, 5, args);
 	if (rc == ERR_OK)
 		rc = request_reply(rep, res);
-	if (rc == ERR_OK)
+	if (rc == ERR_OK && store)
 		*code = c;
 	return rc;
+}
+
+int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+              const char *email, char **code, struct otp_result *res)
+{
+	return issue(r, cfg, a, m, email, code, 1, res);
+}
+
+int otp_count(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+              const char *email, struct otp_result *res)
+{
+	char *unused = NULL;
+
+	return issue(r, cfg, a, m, email, &unused, 0, res);
 }
 
 int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const char *email,
@@ -316,6 +346,30 @@ int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const c
 	rc = eval(r, a, script_allowed, &rep, 2, keys, 2, args);
 	if (rc == ERR_OK)
 		rc = request_reply(rep, res);
+	return rc;
+}
+
+int otp_peek(struct rds *r, struct arena *a, enum otp_module m, const char *email,
+             struct otp_result *res, int *wrong_left)
+{
+	struct keys k;
+	redisReply *rep = NULL;
+	int rc;
+
+	res->attempts_remaining = 0;
+	res->retry_after = 0;
+	*wrong_left = 0;
+	make_keys(r, a, m, email, &k);
+	const char *keys[3] = {k.blocked, k.limit, k.wrong};
+	const char *args[2] = {arena_printf(a, "%d", OTP_MAX_REQUESTS),
+	                       arena_printf(a, "%d", OTP_MAX_WRONG)};
+
+	rc = eval(r, a, script_peek, &rep, 3, keys, 2, args);
+	if (rc != ERR_OK)
+		return rc;
+	rc = request_reply(rep, res);
+	if (rc == ERR_OK)
+		*wrong_left = clamp_remaining(elem_int(rep, 2));
 	return rc;
 }
 

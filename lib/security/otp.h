@@ -32,6 +32,9 @@ struct otp_result {
 int otp_module_parse(const char *name, enum otp_module *out) MUSTCHECK;
 const char *otp_module_name(enum otp_module m);
 
+/* How long the 5th wrong code blocks the module (seconds). */
+#define OTP_WRONG_BLOCK_SECONDS 1800
+
 /* otp_block_seconds: how long the request limit blocks the module (register 1200 s,
  * login and forgetpassword 86400 s). */
 int otp_block_seconds(enum otp_module m);
@@ -55,11 +58,23 @@ int otp_init(struct rds *r) MUSTCHECK;
 int otp_issue(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
               const char *email, char **code, struct otp_result *res) MUSTCHECK;
 
+/* otp_count counts one request like otp_issue (same limits, same block) but makes no
+ * code and leaves the current one alone: a notice that must not cancel a code another
+ * client is waiting for (a refused second sign-up). */
+int otp_count(struct rds *r, const struct config *cfg, struct arena *a, enum otp_module m,
+              const char *email, struct otp_result *res) MUSTCHECK;
+
 /* otp_check_allowed tells whether a request could be issued now: ERR_OK (nothing is
  * counted: the caller issues later) or ERR_LIMITED with retry_after. A request over the
  * limit is refused the way otp_issue refuses it: it counts and starts the block. */
 int otp_check_allowed(struct rds *r, struct arena *a, enum otp_module m, const char *email,
                       struct otp_result *res) MUSTCHECK;
+
+/* otp_peek reads, changing nothing: ERR_LIMITED with retry_after when the module is
+ * blocked for email, else ERR_OK with res->attempts_remaining = requests left and
+ * *wrong_left = wrong codes left. ERR_UNAVAILABLE when Redis is down. */
+int otp_peek(struct rds *r, struct arena *a, enum otp_module m, const char *email,
+             struct otp_result *res, int *wrong_left) MUSTCHECK;
 
 /* otp_refund undoes an otp_issue whose code could not be sent (the mail was not queued):
  * the code is deleted if it is still the current one, and the request is uncounted, so

@@ -6,6 +6,7 @@
  * flock() on one of them, so a worker that dies releases its slot with its last fd.
  */
 #include "security/password.h"
+#include "security/common_passwords.h"
 
 #include <argon2.h>
 #include <errno.h>
@@ -67,6 +68,53 @@ static int is_white_space(unsigned long cp)
 	       cp == 0x202f || cp == 0x205f || cp == 0x3000;
 }
 
+/* Characters that render as nothing (or as blank): a password made only of these and
+ * white space is refused like an all-blank one. */
+static int is_invisible(unsigned long cp)
+{
+	return cp == 0xad || cp == 0x34f || cp == 0x61c || cp == 0x115f || cp == 0x1160 ||
+	       cp == 0x17b4 || cp == 0x17b5 || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x206f) || cp == 0x2800 ||
+	       cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || cp == 0xffa0 ||
+	       (cp >= 0xfff0 && cp <= 0xfff8) || (cp >= 0x1d173 && cp <= 0x1d17a) ||
+	       (cp >= 0xe0000 && cp <= 0xe0fff) || cp < 0x20 || cp == 0x7f ||
+	       (cp >= 0x80 && cp < 0xa0);
+}
+
+const char password_too_common_message[] =
+    "is too common (it is on a list of common passwords): choose another one";
+
+static int cmp_common(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+int password_is_common(const char *pw)
+{
+	size_t n = pw != NULL ? strlen(pw) : 0;
+	char low[PASSWORD_MAX_BYTES + 1];
+
+	if (n == 0 || n > PASSWORD_MAX_BYTES)
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (pw[i] >= 'A' && pw[i] <= 'Z') ? (char)(pw[i] - 'A' + 'a') : pw[i];
+	int hit = bsearch(low, common_passwords, common_passwords_n, sizeof common_passwords[0],
+	                  cmp_common) != NULL;
+
+	explicit_bzero(low, sizeof low);
+	return hit;
+}
+
+const char *password_check_new(const char *pw, const char **code)
+{
+	const char *why = password_policy(pw);
+
+	*code = why == NULL                          ? NULL
+	        : why == password_too_common_message ? "password_too_common"
+	                                             : "validation_failed";
+	return why;
+}
+
 const char *password_policy(const char *pw)
 {
 	size_t bytes, chars = 0;
@@ -88,13 +136,15 @@ const char *password_policy(const char *pw)
 		for (; more > 0 && (*p & 0xc0) == 0x80; more--, p++)
 			cp = (cp << 6) | (*p & 0x3fu);
 		chars++;
-		if (!is_white_space(cp))
+		if (!is_white_space(cp) && !is_invisible(cp))
 			all_space = 0;
 	}
 	if (chars < PASSWORD_MIN_LEN)
 		return "must be at least 8 characters";
 	if (all_space)
-		return "must not be only whitespace";
+		return "must not be only whitespace or invisible characters";
+	if (password_is_common(pw))
+		return password_too_common_message;
 	return NULL;
 }
 

@@ -35,9 +35,26 @@ int password_limiter_check(int handle) MUSTCHECK;
  * start), so the first unknown-address login costs one hash like every other. */
 int password_prepare(void) MUSTCHECK;
 
-/* password_policy checks length (8..128 bytes) and not-all-whitespace. Returns NULL when
- * acceptable or a static message for the 422 ("must be at least 8 characters"). */
+/* password_policy checks a new password: length (8..128 bytes, at least 8 characters),
+ * not made only of white space or invisible characters (zero-width spaces, joiners, BOM,
+ * Hangul fillers, ...), and not on the common-password list (password_is_common). Returns
+ * NULL when acceptable or a static message for the 422 ("must be at least 8 characters";
+ * password_too_common_message for a common one). Every path that sets a password
+ * (register, reset, change) calls it, or password_check_new. */
 const char *password_policy(const char *pw);
+
+/* The message password_policy returns for a common password. api_invalid answers a 422
+ * whose errors carry it with the code "password_too_common" (docs/auth.md). */
+extern const char password_too_common_message[];
+
+/* password_check_new is password_policy with the problem code too: NULL when pw is
+ * acceptable; otherwise the message, and *code is "password_too_common" for a common
+ * password, else "validation_failed". */
+const char *password_check_new(const char *pw, const char **code);
+
+/* password_is_common: 1 when pw, ASCII-case-insensitively, is on the list generated from
+ * Debian's john-data password.lst at build time (lib/security/common_passwords.h). */
+int password_is_common(const char *pw);
 
 /* password_hash makes a new PHC string in the arena. ERR_BUSY when no hashing slot
  * freed in time; ERR_INTERNAL on library failure. */

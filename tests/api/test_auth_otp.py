@@ -121,6 +121,10 @@ class RequestLimitTest(unittest.TestCase):
                 self.assertEqual(assert_json(r, 202),
                                  {"message": "OTP sent successfully", "attempts_remaining": 2})
                 self.assertEqual(mail_tasks_to(email), 0)
+                if module == "login":
+                    # issue 7 finding 2: no login challenge, so nothing was counted
+                    self.assertEqual(redis_cli("EXISTS", redis_prefix() + "otp_limit:login:"
+                                               + email), "0")
 
     def test_success_resets_every_counter_of_the_module(self):
         # Login OTP: the user's own switch, set with psql (no endpoint for it yet).

@@ -236,9 +236,10 @@ class OidcTest(unittest.TestCase):
     def register(self, email):
         """A password account made through the API (register + emailed code)."""
         r = call("POST", "/auth/register", {"email": email, "password": PASSWORD})
-        assert_json(r, 202)
+        reg = assert_json(r, 202)["registration_id"]
         msg = harness.wait_for_mail(email, subject_contains="verification")
-        r = call("POST", "/auth/verify-otp", {"email": email, "code": harness.extract_code(msg)})
+        r = call("POST", "/auth/verify-otp", {"email": email, "code": harness.extract_code(msg),
+                                              "registration_id": reg})
         return assert_json(r, 201)["user"]
 
     # ------------------------------------------------------------------ the happy path

@@ -117,9 +117,15 @@ static const struct {
 	const char *pw;
 	int ok;
 } policy_cases[] = {
-    {"1234567", 0},                  /* 7 chars */
-    {"12345678", 1},                 /* 8 chars */
-    {"        ", 0},                 /* spaces only */
+    {"1234567", 0},   /* 7 chars */
+    {"4t9#kq2Z", 1},  /* 8 chars */
+    {"12345678", 0},  /* 8 chars, but on the common-password list */
+    {"PassWord1", 0}, /* common, matched case-insensitively */
+    {"\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b"
+     "\xe2\x80\x8b",
+     0}, /* zero-width spaces only */
+    {"\xef\xbb\xbf\xe2\x81\xa0\xe2\x80\x8c\xe2\x80\x8d\xe3\x85\xa4\xc2\xad  ", 0}, /* invisible */
+    {"        ", 0},                                                               /* spaces only */
     {" \t \n \r  ", 0},              /* white space only */
     {"  pass  word  ", 1},           /* spaces inside are fine */
     {"\xc3\xa9\xc3\xa9\xc3\xa9", 0}, /* 3 chars in 6 bytes */
