@@ -679,6 +679,7 @@ nginx_render() {
 	servers="$HTTPS_PORT medrin"
 	n=1
 	for p in $POOL_PORTS; do servers+=" $p medrin_pool_$n"; n=$((n + 1)); done
+	NGX_GRAPHIQL_ROOT=$BUILD/graphiql \
 	NGX_STATE=$STATE NGX_USER_LINE=$user_line NGX_UPSTREAMS=$upstreams NGX_SERVERS=$servers \
 	NGX_FILES_DIR=${MEDRIN_FILES_DIR:-$STATE/files} NGX_AUTH_RATE=${MEDRIN_NGINX_AUTH_RATE:-50r/s} NGX_AUTH_BURST=${MEDRIN_NGINX_AUTH_BURST:-200} \
 	python3 - "$MEDRIN_ROOT/nginx/dev.conf.in" "$STATE/nginx/conf/nginx.conf" <<'EOF'

@@ -177,6 +177,22 @@ int api_jobs_notes_list(struct api_req *r);
 int api_jobs_notes_create(struct api_req *r);
 int api_notes_update(struct api_req *r);
 int api_notes_delete(struct api_req *r);
+struct job_patch;
+struct note_input;
+struct jobs_query;
+/* The job and note input rules, shared with GraphQL's mutations (lib/api/graphql_schema.c
+ * builds the REST body from its input objects): body is validated as POST/PUT
+ * (required) or PATCH would validate it, problems appended to errs (field names as in
+ * REST: "company_name", "salary.currency"). ERR_OK or ERR_INVALID. */
+int api_jobs_parse_job(struct api_req *r, json_object *body, int required, struct job_patch *p,
+                       struct json_errors *errs) MUSTCHECK;
+int api_jobs_parse_note(struct api_req *r, json_object *body, int create, struct note_input *in,
+                        struct json_errors *errs) MUSTCHECK;
+/* The list's q and cursor rules (limit is the caller's: ?limit= or first). */
+void api_jobs_check_query(struct api_req *r, const struct jobs_query *q, struct json_errors *errs);
+/* graphql.c: GraphQL over HTTP (GET queries, POST everything); docs/internals/graphql.md.
+ * Anonymous requests are taken: fields that need a token say so per field. */
+int api_graphql(struct api_req *r);
 
 /* credentials.c: what the transport carries. api_authenticate reads the access token
  * ("Authorization: Bearer …", or x-access-token for older clients) and has the domain

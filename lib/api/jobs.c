@@ -81,9 +81,10 @@ static void parse_salary(struct api_req *r, json_object *obj, struct job_salary 
 	s->period = period != NULL ? period : "year";
 }
 
-/* parse_job validates a job body. required: POST and PUT (every required field), else
- * PATCH (any subset; required fields may not be null). */
-static int parse_job(struct api_req *r, int required, struct job_patch *p)
+/* api_jobs_parse_job validates a job body (the REST body, or the same object built from
+ * a GraphQL input); see api.h. */
+int api_jobs_parse_job(struct api_req *r, json_object *body, int required, struct job_patch *p,
+                       struct json_errors *errs)
 {
 	json_object *salary = NULL;
 	unsigned req = required ? JF_REQUIRED : 0;
@@ -100,19 +101,27 @@ static int parse_job(struct api_req *r, int required, struct job_patch *p)
 	    {"description", JT_STRING, JF_NULLABLE, 0, JOBS_DESCRIPTION_MAX, &p->v.description,
 	     &p->set_description, NULL},
 	};
-	struct json_errors errs;
+	size_t before = errs->n;
 
 	memset(p, 0, sizeof *p);
-	memset(&errs, 0, sizeof errs);
-	(void)json_validate(r->arena, r->body, fields, sizeof fields / sizeof fields[0], "", &errs);
-	check_line(r, &errs, "", "company_name", p->v.company_name);
-	check_line(r, &errs, "", "position", p->v.position);
-	check_line(r, &errs, "", "location", p->v.location);
+	(void)json_validate(r->arena, body, fields, sizeof fields / sizeof fields[0], "", errs);
+	check_line(r, errs, "", "company_name", p->v.company_name);
+	check_line(r, errs, "", "position", p->v.position);
+	check_line(r, errs, "", "location", p->v.location);
 	if (p->v.url != NULL && !jobs_url_valid(p->v.url))
-		json_errors_add(&errs, r->arena, "", "url", "must be an http:// or https:// URL");
+		json_errors_add(errs, r->arena, "", "url", "must be an http:// or https:// URL");
 	if (salary != NULL)
-		parse_salary(r, salary, &p->v.salary, &errs);
-	if (errs.n > 0)
+		parse_salary(r, salary, &p->v.salary, errs);
+	return errs->n > before ? ERR_INVALID : ERR_OK;
+}
+
+/* parse_job: POST and PUT (required), else PATCH; 0 or the 422 it rendered. */
+static int parse_job(struct api_req *r, int required, struct job_patch *p)
+{
+	struct json_errors errs;
+
+	memset(&errs, 0, sizeof errs);
+	if (api_jobs_parse_job(r, r->body, required, p, &errs) != ERR_OK)
 		return api_invalid(r, &errs);
 	return 0;
 }
@@ -127,6 +136,15 @@ static int job_answer(struct api_req *r, int rc, int status, const struct job *j
 }
 
 /* ------------------------------------------------------------------ jobs */
+
+void api_jobs_check_query(struct api_req *r, const struct jobs_query *q, struct json_errors *errs)
+{
+	if (q->q != NULL &&
+	    (strlen(q->q) > JOBS_Q_MAX || !utf8_ok(q->q) || !jobs_single_line(q->q)))
+		json_errors_add(errs, r->arena, "", "q", "must be one line of at most 200 bytes");
+	if (q->cursor != NULL && strlen(q->cursor) > CURSOR_MAX)
+		json_errors_add(errs, r->arena, "", "cursor", "is not valid here");
+}
 
 int api_jobs_list(struct api_req *r)
 {
@@ -159,12 +177,9 @@ int api_jobs_list(struct api_req *r)
 		else
 			q.sort = (enum jobs_sort)k;
 	}
-	if (q.q != NULL && (strlen(q.q) > JOBS_Q_MAX || !utf8_ok(q.q) || !jobs_single_line(q.q)))
-		json_errors_add(&errs, r->arena, "", "q", "must be one line of at most 200 bytes");
+	api_jobs_check_query(r, &q, &errs);
 	if (limit_s != NULL && util_parse_long(limit_s, 1, JOBS_LIMIT_MAX, &limit) != ERR_OK)
 		json_errors_add(&errs, r->arena, "", "limit", "must be an integer from 1 to 100");
-	if (q.cursor != NULL && strlen(q.cursor) > CURSOR_MAX)
-		json_errors_add(&errs, r->arena, "", "cursor", "is not valid here");
 	if (errs.n > 0)
 		return api_invalid(r, &errs);
 	q.limit = (int)limit;
@@ -233,9 +248,8 @@ int api_jobs_stats(struct api_req *r)
 
 /* ------------------------------------------------------------------ notes */
 
-/* parse_note: POST (content required) or PATCH (content not null; reminder_time null
- * cancels the reminder). */
-static int parse_note(struct api_req *r, int create, struct note_input *in)
+int api_jobs_parse_note(struct api_req *r, json_object *body, int create, struct note_input *in,
+                        struct json_errors *errs)
 {
 	struct json_field fields[] = {
 	    {"content", JT_STRING, create ? JF_REQUIRED : 0, 1, JOBS_NOTE_MAX, &in->content,
@@ -243,16 +257,25 @@ static int parse_note(struct api_req *r, int create, struct note_input *in)
 	    {"reminder_time", JT_STRING, JF_NULLABLE, 1, TIME_MAX, &in->reminder_time,
 	     &in->set_reminder_time, NULL},
 	};
-	struct json_errors errs;
+	size_t before = errs->n;
 
 	memset(in, 0, sizeof *in);
-	memset(&errs, 0, sizeof errs);
-	(void)json_validate(r->arena, r->body, fields, sizeof fields / sizeof fields[0], "", &errs);
+	(void)json_validate(r->arena, body, fields, sizeof fields / sizeof fields[0], "", errs);
 	if (in->reminder_time != NULL && !jobs_rfc3339_valid(in->reminder_time))
-		json_errors_add(&errs, r->arena, "", "reminder_time",
+		json_errors_add(errs, r->arena, "", "reminder_time",
 		                "must be an RFC 3339 date-time with an offset "
 		                "(2026-12-01T09:00:00Z)");
-	if (errs.n > 0)
+	return errs->n > before ? ERR_INVALID : ERR_OK;
+}
+
+/* parse_note: POST (content required) or PATCH (content not null; reminder_time null
+ * cancels the reminder); 0 or the 422 it rendered. */
+static int parse_note(struct api_req *r, int create, struct note_input *in)
+{
+	struct json_errors errs;
+
+	memset(&errs, 0, sizeof errs);
+	if (api_jobs_parse_note(r, r->body, create, in, &errs) != ERR_OK)
 		return api_invalid(r, &errs);
 	return 0;
 }

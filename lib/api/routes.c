@@ -44,6 +44,8 @@ const struct route api_routes[] = {
 	{ { "PUT", "/api/v1/employers/me" }, api_employers_me_update, ROUTE_JSON | ROUTE_AUTH, 0,
 	  "employers_me_update" },
 	{ { "GET", "/api/v1/employers/{id}" }, api_employers_get, ROUTE_AUTH, 0, "employers_get" },
+	{ { "GET", "/api/v1/graphql" }, api_graphql, 0, 0, "graphql_get" },
+	{ { "POST", "/api/v1/graphql" }, api_graphql, ROUTE_JSON, 256 * 1024, "graphql_post" },
 	{ { "GET", "/api/v1/jobs" }, api_jobs_list, ROUTE_AUTH, 0, "jobs_list" },
 	{ { "POST", "/api/v1/jobs" }, api_jobs_create, ROUTE_AUTH | ROUTE_JSON, 0, "jobs_create" },
 	{ { "GET", "/api/v1/jobs/stats" }, api_jobs_stats, ROUTE_AUTH, 0, "jobs_stats" },

@@ -139,6 +139,17 @@ static const struct config_key config_table[] = {
 	STR("GEMINI_MODEL", gemini_model, "gemini-1.5-flash", 0, NULL, "model used for rating"),
 	INT("GEMINI_TIMEOUT_SECONDS", gemini_timeout_s, "30", 1, 300,
 	    "timeout of one generateContent request"),
+	/* GraphQL */
+	BOOL("MEDRIN_GRAPHQL_INTROSPECTION", graphql_introspection, "1",
+	     "1 answers GraphQL introspection (__schema, __type; GraphiQL needs it), 0 refuses it"),
+	INT("MEDRIN_GRAPHQL_MAX_DOCUMENT", graphql_max_document, "32768", 256, 200000,
+	    "largest GraphQL document (query text) in bytes"),
+	INT("MEDRIN_GRAPHQL_MAX_DEPTH", graphql_max_depth, "15", 2, 100,
+	    "deepest nesting of GraphQL field selections, fragments included"),
+	INT("MEDRIN_GRAPHQL_MAX_COST", graphql_max_cost, "5000", 10, 10000000,
+	    "largest GraphQL operation cost: fields, each times the list sizes above it"),
+	INT("MEDRIN_GRAPHQL_MAX_ALIASES", graphql_max_aliases, "30", 0, 10000,
+	    "most aliased fields in one GraphQL operation, fragments expanded"),
 };
 /* clang-format on */
 

@@ -90,6 +90,12 @@ struct config {
 	const char *gemini_api_key; /* GEMINI_API_KEY */
 	const char *gemini_model;   /* GEMINI_MODEL */
 	int gemini_timeout_s;       /* GEMINI_TIMEOUT_SECONDS */
+	/* GraphQL (docs/internals/graphql.md) */
+	int graphql_introspection; /* MEDRIN_GRAPHQL_INTROSPECTION: 0 refuses __schema, __type */
+	int graphql_max_document;  /* MEDRIN_GRAPHQL_MAX_DOCUMENT: bytes of query text */
+	int graphql_max_depth;     /* MEDRIN_GRAPHQL_MAX_DEPTH: nested field selections */
+	int graphql_max_cost;      /* MEDRIN_GRAPHQL_MAX_COST: fields times list sizes */
+	int graphql_max_aliases;   /* MEDRIN_GRAPHQL_MAX_ALIASES: aliased fields */
 };
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_BOOL };

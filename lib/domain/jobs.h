@@ -155,6 +155,13 @@ int jobs_stats(struct ctx *c, struct job_stats *out) MUSTCHECK;
 
 int jobs_notes_list(struct ctx *c, const char *job_id, const char *cursor, int limit,
                     struct notes_page *out) MUSTCHECK;
+/* jobs_notes_batch: the first per_job (1..JOBS_LIMIT_MAX) notes of each of the caller's
+ * jobs among job_ids[0..n) (n <= JOBS_LIMIT_MAX), oldest first, grouped by job (in
+ * job id order), in one statement: GraphQL loads a page of jobs with their notes this
+ * way. Ids that are not the caller's jobs (or not UUIDs) have no notes. *out is arena
+ * memory. ERR_UNAVAILABLE / ERR_INTERNAL. */
+int jobs_notes_batch(struct ctx *c, const char *const *job_ids, size_t n, int per_job,
+                     struct note **out, size_t *nout) MUSTCHECK;
 int jobs_note_create(struct ctx *c, const char *job_id, const struct note_input *in,
                      struct note *out) MUSTCHECK;
 int jobs_note_update(struct ctx *c, const char *note_id, const struct note_input *in,

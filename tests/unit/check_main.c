@@ -5,9 +5,10 @@
 int main(void)
 {
 	Suite *(*const suites[])(void) = {
-	    arena_suite,    buf_suite,      util_suite,  config_suite, json_suite,     router_suite,
-	    problem_suite,  dispatch_suite, token_suite, otp_suite,    password_suite, record_suite,
-	    sessions_suite, store_suite,    oidc_suite,  latex_suite,  jobs_suite,
+	    arena_suite,    buf_suite,     util_suite,     config_suite, json_suite,
+	    router_suite,   problem_suite, dispatch_suite, token_suite,  otp_suite,
+	    password_suite, record_suite,  sessions_suite, store_suite,  oidc_suite,
+	    latex_suite,    jobs_suite,    graphql_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 

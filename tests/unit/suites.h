@@ -21,5 +21,6 @@ Suite *store_suite(void);
 Suite *oidc_suite(void);
 Suite *latex_suite(void);
 Suite *jobs_suite(void);
+Suite *graphql_suite(void);
 
 #endif
