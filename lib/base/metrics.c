@@ -21,6 +21,7 @@ struct metrics_page {
 	int64_t pool_alive;
 	uint64_t pg_errors;
 	uint64_t redis_errors;
+	uint64_t redis_switches;
 };
 
 static struct metrics_page *page;
@@ -109,6 +110,12 @@ void metrics_redis_error(void)
 		add(&page->redis_errors, 1);
 }
 
+void metrics_redis_switch(void)
+{
+	if (page != NULL)
+		add(&page->redis_switches, 1);
+}
+
 static uint64_t load(const uint64_t *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
@@ -181,17 +188,24 @@ int metrics_render(struct buf *out)
 		    (long long)__atomic_load_n(&page->pool_configured, __ATOMIC_RELAXED),
 		    (long long)__atomic_load_n(&page->pool_alive, __ATOMIC_RELAXED));
 	if (rc == ERR_OK)
-		rc = buf_printf(out,
-		                "# HELP medrin_postgres_errors_total PostgreSQL calls that failed "
-		                "(connection lost or refused, timeout, server error).\n"
-		                "# TYPE medrin_postgres_errors_total counter\n"
-		                "medrin_postgres_errors_total %llu\n"
-		                "# HELP medrin_redis_errors_total Redis calls that failed "
-		                "(connection lost or refused, timeout, error reply).\n"
-		                "# TYPE medrin_redis_errors_total counter\n"
-		                "medrin_redis_errors_total %llu\n",
-		                (unsigned long long)load(&page->pg_errors),
-		                (unsigned long long)load(&page->redis_errors));
+		rc =
+		    buf_printf(out,
+		               "# HELP medrin_postgres_errors_total PostgreSQL calls that failed "
+		               "(connection lost or refused, timeout, server error).\n"
+		               "# TYPE medrin_postgres_errors_total counter\n"
+		               "medrin_postgres_errors_total %llu\n"
+		               "# HELP medrin_redis_errors_total Redis calls that failed "
+		               "(connection lost or refused, timeout, error reply).\n"
+		               "# TYPE medrin_redis_errors_total counter\n"
+		               "medrin_redis_errors_total %llu\n"
+		               "# HELP medrin_redis_primary_switches_total Redis connections moved "
+		               "to a new primary because a Sentinel announced it (one per process "
+		               "that acted on it).\n"
+		               "# TYPE medrin_redis_primary_switches_total counter\n"
+		               "medrin_redis_primary_switches_total %llu\n",
+		               (unsigned long long)load(&page->pg_errors),
+		               (unsigned long long)load(&page->redis_errors),
+		               (unsigned long long)load(&page->redis_switches));
 	return rc;
 }
 

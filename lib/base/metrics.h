@@ -49,6 +49,8 @@ void metrics_set_pool(int configured, int alive);
 /* Failed calls to PostgreSQL (lib/store/db.c) and Redis (lib/store/rds.c). */
 void metrics_pg_error(void);
 void metrics_redis_error(void);
+/* A Sentinel's +switch-master made this process reconnect (lib/store/rds.c). */
+void metrics_redis_switch(void);
 
 /* Prometheus text exposition format 0.0.4. */
 int metrics_render(struct buf *out) MUSTCHECK;

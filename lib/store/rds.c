@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,15 @@ struct rds {
 	int *sentinel_port;
 	char *master_name;
 	int failover_wait_ms;
+	/* The watch (see sentinel_watch): a Sentinel connection subscribed to
+	 * +switch-master, read without blocking before each command. */
+	redisContext *watch;
+	int64_t watch_retry_at; /* monotonic ms; while no Sentinel takes the subscription */
+	int watch_backoff_ms;
+	char cur_host[256]; /* the primary r->c is connected to */
+	int cur_port;
+	char hint_host[256]; /* the new primary a +switch-master named: tried first */
+	int hint_port;
 };
 
 static char *xstrndup(const char *s, size_t n)
@@ -256,6 +266,14 @@ static void drop(struct rds *r)
 		redisFree(r->c);
 	r->c = NULL;
 	r->loaded = 0;
+	r->cur_host[0] = '\0';
+}
+
+static void watch_close(struct rds *r)
+{
+	if (r->watch != NULL)
+		redisFree(r->watch);
+	r->watch = NULL;
 }
 
 void rds_free(struct rds *r)
@@ -263,6 +281,7 @@ void rds_free(struct rds *r)
 	if (r == NULL)
 		return;
 	drop(r);
+	watch_close(r);
 	if (r->password != NULL)
 		explicit_bzero(r->password, strlen(r->password));
 	free(r->host);
@@ -412,49 +431,224 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* sentinel_lookup asks each Sentinel in turn for the primary's address: the first
- * answer wins. hiredis 0.14 has no Sentinel support, so this is the plain command. */
-static int sentinel_lookup(struct rds *r, char *host, size_t hostlen, int *port)
+/* sentinel_open connects to Sentinel i with the connect and command timeouts, or NULL
+ * (logged). hiredis 0.14 has no Sentinel support: what follows are plain commands. */
+static redisContext *sentinel_open(struct rds *r, int i)
 {
 	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+	redisContext *c = redisConnectWithTimeout(r->sentinel_host[i], r->sentinel_port[i], tv);
 
+	if (c != NULL && !c->err && redisSetTimeout(c, tv) == REDIS_OK) {
+		(void)redisEnableKeepAlive(c);
+		return c;
+	}
+	log_warn("redis: sentinel %s:%d: %s", r->sentinel_host[i], r->sentinel_port[i],
+	         c != NULL && c->err ? c->errstr : "cannot connect");
+	metrics_redis_error();
+	if (c != NULL)
+		redisFree(c);
+	return NULL;
+}
+
+/* copy_addr stores host (n bytes) and port if the host fits; 0 when it does not. */
+static int copy_addr(char *dst, size_t dstlen, int *dport, const char *host, size_t n, int port)
+{
+	if (n == 0 || n >= dstlen)
+		return 0;
+	memcpy(dst, host, n);
+	dst[n] = '\0';
+	*dport = port;
+	return 1;
+}
+
+/* sentinel_lookup asks each Sentinel in turn for the primary's address: the first
+ * answer wins. */
+static int sentinel_lookup(struct rds *r, char *host, size_t hostlen, int *port)
+{
 	for (int i = 0; i < r->nsentinels; i++) {
-		redisContext *c =
-		    redisConnectWithTimeout(r->sentinel_host[i], r->sentinel_port[i], tv);
+		redisContext *c = sentinel_open(r, i);
 		redisReply *rep = NULL;
 
-		if (c != NULL && !c->err && redisSetTimeout(c, tv) == REDIS_OK) {
-			const char *argv[] = {"SENTINEL", "get-master-addr-by-name",
-			                      r->master_name};
+		if (c == NULL)
+			continue;
+		const char *argv[] = {"SENTINEL", "get-master-addr-by-name", r->master_name};
 
-			rep = redisCommandArgv(c, 3, argv, NULL);
-		}
+		rep = redisCommandArgv(c, 3, argv, NULL);
 		int ok = rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
 		         rep->element[0]->type == REDIS_REPLY_STRING &&
-		         rep->element[1]->type == REDIS_REPLY_STRING &&
-		         rep->element[0]->len < hostlen;
+		         rep->element[1]->type == REDIS_REPLY_STRING;
 		long n = 0;
 
 		if (ok)
-			ok = util_parse_long(rep->element[1]->str, 1, 65535, &n) == ERR_OK;
-		if (ok) {
-			memcpy(host, rep->element[0]->str, rep->element[0]->len);
-			host[rep->element[0]->len] = '\0';
-			*port = (int)n;
-		} else {
+			ok = util_parse_long(rep->element[1]->str, 1, 65535, &n) == ERR_OK &&
+			     copy_addr(host, hostlen, port, rep->element[0]->str,
+			               rep->element[0]->len, (int)n);
+		if (!ok) {
 			log_warn("redis: sentinel %s:%d: no primary for \"%s\"%s%s",
 			         r->sentinel_host[i], r->sentinel_port[i], r->master_name,
-			         c && c->err ? ": " : "", c && c->err ? c->errstr : "");
+			         c->err ? ": " : "", c->err ? c->errstr : "");
 			metrics_redis_error();
 		}
 		if (rep != NULL)
 			freeReplyObject(rep);
-		if (c != NULL)
-			redisFree(c);
+		redisFree(c);
 		if (ok)
 			return ERR_OK;
 	}
 	return ERR_UNAVAILABLE;
+}
+
+/* The watch. A failover is seen on the old primary only when the Sentinels demote it,
+ * about ten seconds after the new one was promoted; until then it still answers as a
+ * primary and takes writes that the demotion then throws away (a registration made there
+ * cannot be confirmed afterwards). So, as the Sentinel client guidelines advise, each
+ * process keeps one connection to a Sentinel subscribed to +switch-master and reads it
+ * without blocking (one poll(2) of zero timeout) before every command: a message for our
+ * name drops the data connection, and the next connect goes to the address it named.
+ * While no Sentinel takes the subscription, it is tried again with back-off (1 s doubling
+ * to 30 s) so that unreachable Sentinels never cost each request a connect timeout; the
+ * data connection is then only moved by errors, READONLY, or the demotion itself. */
+static void watch_failed(struct rds *r, const char *why)
+{
+	log_warn("redis: Sentinel watch for \"%s\": %s; retrying in %d ms", r->master_name, why,
+	         r->watch_backoff_ms);
+	metrics_redis_error();
+	watch_close(r);
+	r->watch_retry_at = mono_ms() + r->watch_backoff_ms;
+	r->watch_backoff_ms = r->watch_backoff_ms >= 15000 ? 30000 : r->watch_backoff_ms * 2;
+}
+
+/* watch_open subscribes to +switch-master on the first Sentinel that accepts. */
+static int watch_open(struct rds *r)
+{
+	for (int i = 0; i < r->nsentinels; i++) {
+		redisContext *c = sentinel_open(r, i);
+
+		if (c == NULL)
+			continue;
+		const char *argv[] = {"SUBSCRIBE", "+switch-master"};
+		redisReply *rep = redisCommandArgv(c, 2, argv, NULL);
+		int ok = rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+		         rep->element[0]->type == REDIS_REPLY_STRING &&
+		         strcmp(rep->element[0]->str, "subscribe") == 0;
+
+		if (rep != NULL)
+			freeReplyObject(rep);
+		if (ok) {
+			r->watch = c;
+			r->watch_backoff_ms = 1000;
+			return ERR_OK;
+		}
+		log_warn("redis: sentinel %s:%d refused SUBSCRIBE", r->sentinel_host[i],
+		         r->sentinel_port[i]);
+		redisFree(c);
+	}
+	return ERR_UNAVAILABLE;
+}
+
+/* switch_to acts on a +switch-master payload "name old-ip old-port new-ip new-port". */
+static void switch_to(struct rds *r, const char *msg, size_t len)
+{
+	const char *f[5];
+	size_t n[5];
+	int k = 0;
+
+	for (size_t i = 0; i < len && k < 5;) {
+		while (i < len && msg[i] == ' ')
+			i++;
+		size_t j = i;
+
+		while (j < len && msg[j] != ' ')
+			j++;
+		if (j > i) {
+			f[k] = msg + i;
+			n[k++] = j - i;
+		}
+		i = j;
+	}
+	char port[8];
+	long p = 0;
+
+	if (k != 5 || n[0] != strlen(r->master_name) || memcmp(f[0], r->master_name, n[0]) != 0 ||
+	    n[4] >= sizeof(port))
+		return; /* another monitored name, or not the documented shape */
+	memcpy(port, f[4], n[4]);
+	port[n[4]] = '\0';
+	if (util_parse_long(port, 1, 65535, &p) != ERR_OK ||
+	    !copy_addr(r->hint_host, sizeof(r->hint_host), &r->hint_port, f[3], n[3], (int)p))
+		return;
+	if (r->c != NULL && r->cur_port == r->hint_port && strcmp(r->cur_host, r->hint_host) == 0) {
+		r->hint_host[0] = '\0'; /* already there: reconnected before reading this */
+		return;
+	}
+	log_warn("redis: a Sentinel reports the new primary of \"%s\" at %s:%d; reconnecting",
+	         r->master_name, r->hint_host, r->hint_port);
+	if (r->c != NULL) {
+		metrics_redis_switch();
+		drop(r);
+	}
+}
+
+/* watch_poll reads whatever the Sentinel has sent, without waiting. */
+static void watch_poll(struct rds *r)
+{
+	struct pollfd pfd = {.fd = r->watch->fd, .events = POLLIN};
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return;
+	if (redisBufferRead(r->watch) != REDIS_OK) {
+		watch_failed(r, r->watch->errstr[0] ? r->watch->errstr : "connection lost");
+		return;
+	}
+	for (;;) {
+		void *v = NULL;
+
+		if (redisGetReplyFromReader(r->watch, &v) != REDIS_OK) {
+			watch_failed(r, "unreadable message");
+			return;
+		}
+		if (v == NULL)
+			return;
+		redisReply *m = v;
+
+		if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 &&
+		    m->element[0]->type == REDIS_REPLY_STRING &&
+		    strcmp(m->element[0]->str, "message") == 0 &&
+		    m->element[2]->type == REDIS_REPLY_STRING)
+			switch_to(r, m->element[2]->str, m->element[2]->len);
+		freeReplyObject(m);
+	}
+}
+
+/* sentinel_watch keeps the watch open and applies what it says; it may drop r->c. */
+static void sentinel_watch(struct rds *r)
+{
+	if (r->watch != NULL) {
+		watch_poll(r);
+		return;
+	}
+	if (mono_ms() < r->watch_retry_at)
+		return;
+	if (r->watch_backoff_ms == 0)
+		r->watch_backoff_ms = 1000;
+	if (watch_open(r) != ERR_OK) {
+		watch_failed(r, "no Sentinel took the subscription");
+		return;
+	}
+	/* Subscribed now; a switch announced while there was no watch was missed, so check
+	 * the connection we have against what the Sentinels name. */
+	char host[256];
+	int port = 0;
+
+	if (r->c != NULL && r->cur_host[0] != '\0' &&
+	    sentinel_lookup(r, host, sizeof(host), &port) == ERR_OK &&
+	    (port != r->cur_port || strcmp(host, r->cur_host) != 0)) {
+		log_warn("redis: the Sentinels name %s:%d as the primary of \"%s\", not %s:%d; "
+		         "reconnecting",
+		         host, port, r->master_name, r->cur_host, r->cur_port);
+		metrics_redis_switch();
+		drop(r);
+	}
 }
 
 /* connect_to opens r->c to host:port (or the unix path), authenticates, checks the role
@@ -515,8 +709,13 @@ static int connect_to(struct rds *r, const char *host, int port)
 	}
 	r->loaded = 0;
 	rc = load_pending_scripts(r);
-	if (rc == ERR_OK)
+	if (rc == ERR_OK) {
 		log_debug("redis: connected");
+		if (host != NULL && strlen(host) < sizeof(r->cur_host)) {
+			strcpy(r->cur_host, host);
+			r->cur_port = port;
+		}
+	}
 out:
 	if (rc) {
 		drop(r);
@@ -541,6 +740,17 @@ static int rds_connect(struct rds *r)
 		char host[256];
 		int port = 0;
 
+		if (r->hint_host[0] != '\0') {
+			/* Named by a +switch-master just now: the Sentinel asked first below may
+			 * not have heard of it yet and still name the old primary. */
+			int ok = copy_addr(host, sizeof(host), &port, r->hint_host,
+			                   strlen(r->hint_host), r->hint_port) &&
+			         connect_to(r, host, port) == ERR_OK;
+
+			r->hint_host[0] = '\0';
+			if (ok)
+				return ERR_OK;
+		}
 		if (sentinel_lookup(r, host, sizeof(host), &port) == ERR_OK &&
 		    connect_to(r, host, port) == ERR_OK)
 			return ERR_OK;
@@ -557,6 +767,8 @@ static int rds_connect(struct rds *r)
 
 static int ensure(struct rds *r)
 {
+	if (r->nsentinels > 0 && r->url_ok)
+		sentinel_watch(r);
 	if (r->c == NULL)
 		return rds_connect(r);
 	if (r->loaded < r->nscripts) {
@@ -581,16 +793,16 @@ static int retryable(const redisContext *c)
 	                                  strcmp(c->errstr, strerror(EPIPE)) == 0);
 }
 
-static int readonly_reply(const redisReply *rep)
+/* reply_says: the error's first line holds word. A script's refused write comes back
+ * wrapped ("ERR ... READONLY ..." in some versions), so not only the prefix counts. */
+static int reply_says(const redisReply *rep, const char *word)
 {
 	const char *s = rep->str ? rep->str : "";
-
-	/* A script's refused write comes back wrapped ("ERR ... READONLY ..." in some
-	 * versions): look at the first line, not only the prefix. */
 	size_t n = strcspn(s, "\r\n");
+	size_t w = strlen(word);
 
-	for (size_t i = 0; i + 8 <= n; i++)
-		if (memcmp(s + i, "READONLY", 8) == 0)
+	for (size_t i = 0; i + w <= n; i++)
+		if (memcmp(s + i, word, w) == 0)
 			return 1;
 	return 0;
 }
@@ -608,7 +820,7 @@ static int command(struct rds *r, int argc, const char **argv, const size_t *len
 			return rc;
 		*rep = redisCommandArgv(r->c, argc, argv, lens);
 		if (*rep != NULL && attempt == 0 && (*rep)->type == REDIS_REPLY_ERROR &&
-		    readonly_reply(*rep)) {
+		    reply_says(*rep, "READONLY")) {
 			/* A primary turned replica by a failover: the write was refused, so
 			 * reconnect (to the new primary in Sentinel mode) and send it again. */
 			log_warn("redis: %s: READONLY: the server is a replica now; reconnecting",

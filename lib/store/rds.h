@@ -30,8 +30,11 @@ void rds_free(struct rds *r);
  * there; password and db still come from the URL, its host and port are unused. While no
  * primary can be found the connect is retried every 100 ms for up to wait_ms, then fails
  * with ERR_UNAVAILABLE. A READONLY reply (the primary became a replica) drops the
- * connection and sends the command once more to the new primary. Returns ERR_INVALID
- * (logged; every later call fails) for a malformed list or a missing name. */
+ * connection and sends the command once more to the new primary. Each process also keeps
+ * one Sentinel connection subscribed to +switch-master, read without blocking before
+ * every command: an announced switch drops the data connection at once (the old primary
+ * takes writes for seconds before it is demoted, and loses them then). Returns
+ * ERR_INVALID (logged; every later call fails) for a malformed list or a missing name. */
 int rds_set_sentinels(struct rds *r, const char *list, const char *master, int wait_ms) MUSTCHECK;
 
 /* rds_script registers a Lua script (static text) and returns its id (>= 0) for

@@ -19,6 +19,7 @@ Scenarios (each a test; they run in name order, sharing the topology):
 The figures are printed on stderr (lines starting "figures:").
 """
 
+import json
 import os
 import re
 import shutil
@@ -269,6 +270,15 @@ class Topology:
                        self.rcli(p, "SENTINEL", "master", "medrin").split("\n").index(
                            "num-other-sentinels") + 1]) == 2 for p in self.sport),
                    30, 0.2, "the Sentinels do not agree on the primary")
+        # SENTINEL FAILOVER answers NOGOODSLAVE until a Sentinel has seen the replica up
+        # and linked (it learns of replicas from the primary's INFO, every 10 s).
+        wait_until(lambda: all(self.replica_ready(p) for p in self.sport), 60, 0.2,
+                   "the Sentinels have not found a replica they could promote")
+
+    def replica_ready(self, sport):
+        lines = self.rcli(sport, "SENTINEL", "replicas", "medrin").split("\n")
+        pairs = dict(zip(lines[0::2], lines[1::2]))
+        return pairs.get("flags") == "slave" and pairs.get("master-link-status") == "ok"
 
     def rcli(self, port, *args):
         p = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port)] + list(args),
@@ -491,6 +501,16 @@ def failures(results, since=None):
             and not (isinstance(r[2], int) and r[2] < 500)]
 
 
+def counter_on_all_hosts(name):
+    """The sum of an unlabelled counter over the three hosts' /metrics."""
+    total = 0
+    for i in range(3):
+        _, body = fcgi(TOPO.host_addr(i), "GET", "/api/v1/metrics")
+        m = re.search(rb"^" + name.encode() + rb" (\d+)", body, re.M)
+        total += int(m.group(1)) if m else 0
+    return total
+
+
 def recovery_after(results, t0):
     """Seconds from t0 to the first success after the last failure (0: none failed)."""
     bad = [r[0] for r in results if r[0] >= t0 and not (isinstance(r[2], int) and r[2] < 500)]
@@ -652,6 +672,8 @@ class HostsTest(unittest.TestCase):
                        "no successful request within 5 s of the new primary")
             time.sleep(1)
             res = load.stop()
+        if how == "sentinel":
+            self.writes_after_the_switch_survive_the_demotion(old)
         rec = recovery_after(res, t_new)
         self.assertIsNotNone(rec)
         self.assertLessEqual(rec, 5.0)
@@ -671,6 +693,49 @@ class HostsTest(unittest.TestCase):
                 % (how, old, new, t_new - t0, len(res), failed, rec))
         return old
 
+    def role(self, port):
+        return TOPO.rcli(port, "ROLE").split("\n")[0]
+
+    def writes_after_the_switch_survive_the_demotion(self, old):
+        """After SENTINEL FAILOVER the old primary still answers as a primary (and takes
+        writes) for about ten seconds, until the Sentinels demote it and it resyncs from
+        the new one, discarding them. Registrations answered in that window must still be
+        confirmable after the demotion: every process moves on the +switch-master."""
+        self.assertEqual(self.role(old), "master", "the window under test is already over")
+        late, lock = [], threading.Lock()
+
+        def register(i):
+            email = "hosts-late-%d-%s@example.com" % (i, uuid.uuid4().hex[:10])
+            body = ('{"email":"%s","password":"%s"}' % (email, PASSWORD)).encode()
+            st, out = fcgi(TOPO.host_addr(i % 3), "POST", "/api/v1/auth/register", body)
+            with lock:
+                late.append((email, st, out))
+
+        threads = [threading.Thread(target=register, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(self.role(old), "master",
+                         "the old primary was demoted before the registrations were "
+                         "answered, so they do not test the window")
+        self.assertEqual(sorted(st for _, st, _ in late), [202] * 6, late)
+        wait_until(lambda: self.role(old) == "slave", 30, 0.2,
+                   "the Sentinels did not demote the old primary")
+        wait_until(lambda: "master_link_status:up" in TOPO.rcli(old, "INFO", "replication"),
+                   30, 0.2)
+        for email, _, out in late:
+            rid = json.loads(out)["registration_id"]
+            code = wait_until(lambda: otp_code(email), 20)
+            r = call("POST", "/auth/verify-otp", {"email": email, "code": code,
+                                                  "registration_id": rid}, base=self.base)
+            self.assertEqual(r.status, 201, (email, r))
+        moved = counter_on_all_hosts("medrin_redis_primary_switches_total")
+        self.assertGreater(moved, 0, "no process acted on the Sentinels' +switch-master")
+        figures("Redis failover (sentinel): 6 registrations answered while the demoted "
+                "primary still took writes, all 6 confirmed after its demotion; %d "
+                "connections moved by +switch-master" % moved)
+
     def test_4_redis_failover_by_sentinel(self):
         self.redis_failover("sentinel")
 
@@ -679,11 +744,7 @@ class HostsTest(unittest.TestCase):
         # Bring the killed one back as a replica for what follows.
         name = "redis0" if TOPO.rport[0] == killed else "redis1"
         TOPO.spawn(name, ["redis-server", os.path.join(TOPO.dir, "%s.conf" % name)])
-        errors = 0
-        for i in range(3):
-            st, body = fcgi(TOPO.host_addr(i), "GET", "/api/v1/metrics")
-            m = re.search(rb"^medrin_redis_errors_total (\d+)", body, re.M)
-            errors += int(m.group(1)) if m else 0
+        errors = counter_on_all_hosts("medrin_redis_errors_total")
         self.assertGreater(errors, 0, "the failovers left no trace in medrin_redis_errors")
 
     def test_6_postgres_standby_promoted_under_registrations(self):

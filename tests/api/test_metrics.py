@@ -52,6 +52,7 @@ class MetricsParseTest(unittest.TestCase):
             "medrin_pool_workers": "gauge",
             "medrin_postgres_errors": "counter",
             "medrin_redis_errors": "counter",
+            "medrin_redis_primary_switches": "counter",
             "medrin_queue_up": "gauge",
             "medrin_queue_tasks": "gauge",
             "medrin_queue_oldest_seconds": "gauge",
