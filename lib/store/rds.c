@@ -831,6 +831,15 @@ static int command(struct rds *r, int argc, const char **argv, const size_t *len
 			drop(r);
 			continue;
 		}
+		if (*rep != NULL && (*rep)->type == REDIS_REPLY_ERROR &&
+		    reply_says(*rep, "NOREPLICAS")) {
+			/* min-replicas-to-write on a primary cut off from its replicas: the write
+			 * was refused, nothing is lost, and it is an outage (503), not a bug. */
+			log_error_reply(argv[0], *rep);
+			freeReplyObject(*rep);
+			*rep = NULL;
+			return ERR_UNAVAILABLE;
+		}
 		if (*rep != NULL)
 			break;
 		int again = reused && attempt == 0 && retryable(r->c);

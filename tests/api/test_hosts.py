@@ -814,6 +814,31 @@ class HostsTest(unittest.TestCase):
                 "promotion" % (t_new - t0, len(accepted), len(created),
                                len(failures(outcomes)), rec))
 
+    def test_7_redis_primary_without_replicas_refuses_writes_with_503(self):
+        # min-replicas-to-write (docs/internals/hosts.md): a primary with fewer replicas
+        # than it wants refuses writes with NOREPLICAS. That is an outage, not a bug: the
+        # request gets a 503 problem+json, and nothing is queued for it.
+        _, tok = register_user(self.base, "norepl")
+        port = TOPO.sentinel_primary()
+        self.assertEqual(TOPO.rcli(port, "CONFIG", "SET", "min-replicas-to-write", "3"), "OK")
+        try:
+            email = "hosts-norepl-%s@example.com" % uuid.uuid4().hex[:10]
+            r = call("POST", "/auth/register", {"email": email, "password": PASSWORD},
+                     base=self.base)
+            self.assertEqual(r.status, 503, r)
+            self.assertEqual(r.headers.get("Content-Type"), "application/problem+json", r)
+            r = call("POST", "/auth/logout", headers=bearer(tok), base=self.base)
+            self.assertEqual(r.status, 503, r)
+        finally:
+            TOPO.rcli(port, "CONFIG", "SET", "min-replicas-to-write", "0")
+        self.assertEqual(TOPO.psql(1, "SELECT count(*) FROM tasks WHERE payload->>'to' = "
+                                      "'%s'" % email), [["0"]])
+        # The logout was refused, so the session still works once writes are taken again.
+        self.assertEqual(call("GET", "/auth/me", headers=bearer(tok), base=self.base).status,
+                         200)
+        figures("Redis primary refusing writes (NOREPLICAS): register and logout 503, "
+                "nothing queued")
+
 
 if __name__ == "__main__":
     unittest.main()
