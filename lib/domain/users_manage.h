@@ -92,7 +92,9 @@ int users_list(struct ctx *c, const struct users_filter *f, struct users_page *o
 
 /* users_change_password checks current, stores new_pw (already policy-checked), revokes
  * every other session of the caller and mails a notice. ERR_INVALID (field
- * "current_password") when current is wrong, ERR_BUSY "server_busy". */
+ * "current_password") when current is wrong (counted by the sign-in throttle),
+ * ERR_LIMITED "login_throttled" (why.retry_after) while the caller's address must wait,
+ * ERR_BUSY "server_busy". */
 int users_change_password(struct ctx *c, const char *current, const char *new_pw) MUSTCHECK;
 
 /* users_email_request (inside the caller's open transaction): makes a new link for the

@@ -25,6 +25,7 @@
 #include "domain/sessions.h"
 #include "security/password.h"
 #include "security/random.h"
+#include "security/throttle.h"
 #include "store/db.h"
 #include "store/rds.h"
 
@@ -382,8 +383,24 @@ int users_change_password(struct ctx *c, const char *current, const char *new_pw
 		                "The account no longer exists");
 	if (rc != ERR_OK)
 		return rc;
+	/* Guessing the current password here is a login by other means (a stolen access
+	 * token, a shared machine): it counts against, and waits on, the same sign-in
+	 * throttle as POST /auth/login, before any hashing. */
+	int64_t retry = 0, read_at = 0;
+
+	rc = throttle_login_gate(c->rds, c->arena, v.u.email, c->client.ip, &retry, &read_at);
+	if (rc == ERR_LIMITED) {
+		ctx_fail(c, ERR_LIMITED, "login_throttled",
+		         "Too many wrong passwords for this account; try again later");
+		c->why.retry_after = retry > 0 ? retry : 1;
+		return ERR_LIMITED;
+	}
+	if (rc != ERR_OK)
+		return rc;
 	rc = password_verify(c->svc->hash_slots, v.u.password_hash, current);
 	if (rc == ERR_UNAUTHORIZED) {
+		if (throttle_login_failed(c->rds, c->arena, v.u.email, c->client.ip) != ERR_OK)
+			log_warn("users: a wrong current password was not counted");
 		audit_record1(c, "password_change_failed", v.u.id, v.u.email, "reason",
 		              "wrong_current_password");
 		rc = ctx_fail(c, ERR_INVALID, "validation_failed", "is not your current password");
@@ -413,6 +430,8 @@ int users_change_password(struct ctx *c, const char *current, const char *new_pw
 	if (rc != ERR_OK)
 		return rc;
 	users_cache_drop(c->rds, c->arena, v.u.id);
+	if (throttle_login_ok(c->rds, c->arena, v.u.email, c->client.ip) != ERR_OK)
+		log_warn("users: sign-in throttle not cleared after a password change");
 	if (revoke_others(c, &count) != ERR_OK)
 		log_error("users: other sessions not revoked after a password change");
 	audit_record1(c, "password_changed", v.u.id, v.u.email, "sessions_revoked",

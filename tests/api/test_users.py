@@ -13,8 +13,9 @@ import uuid
 
 import harness
 from harness import assert_json, assert_problem, call, problem_fields, psql, wait_for_mail
+from test_account_security import fresh_ip, from_address, key
 from test_auth import (PASSWORD, NoSecretsMixin, bearer, fresh_email, jwt_parts, login,
-                       post, register, secret, start_register)
+                       post, redis_cli, register, secret, start_register)
 from users_helpers import (account, confirm_link_token, ctl, get, new_email, only_admin,
                            send, users_row)
 
@@ -128,6 +129,30 @@ class PasswordTest(unittest.TestCase):
             "current_password": PASSWORD, "new_password": "fine new passphrase", "x": 1}), 422, "unknown_field")
         self.assertEqual(users_row(u["id"], "password_hash"), hash_before)
         assert_json(get("/auth/me", u), 200)
+
+
+    def test_wrong_current_passwords_wait_on_the_sign_in_throttle(self):
+        # A stolen access token must not buy unlimited guesses at the password: a wrong
+        # current_password counts like a failed sign-in (docs/users.md).
+        u = account()
+        hash_before = users_row(u["id"], "password_hash")
+        wrong = {"current_password": "wrong password here", "new_password": "fine new passphrase"}
+        right = {"current_password": PASSWORD, "new_password": "fine new passphrase"}
+        with from_address(fresh_ip()):
+            for _ in range(5):
+                assert_problem(send("PUT", "/users/me/password", u, wrong), 422)
+            r = send("PUT", "/users/me/password", u, right)
+            assert_problem(r, 429, "login_throttled")
+            wait = int(r.headers["Retry-After"])
+            self.assertGreaterEqual(wait, 1)
+            # the counters are the sign-in throttle's own
+            self.assertEqual(redis_cli("EXISTS", key("login_fail", u["email"])), "1")
+            self.assertEqual(users_row(u["id"], "password_hash"), hash_before)
+            time.sleep(wait + 0.2)
+            self.assertEqual(send("PUT", "/users/me/password", u, right).status, 204)
+        self.assertEqual(redis_cli("EXISTS", key("login_fail", u["email"])), "0")
+        self.assertNotEqual(users_row(u["id"], "password_hash"), hash_before)
+        self.assertEqual(audit_events(u["id"]).count("password_change_failed"), 5)
 
 
 class EmailChangeTest(unittest.TestCase):
