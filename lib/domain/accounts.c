@@ -394,6 +394,38 @@ int accounts_register(struct ctx *c, const struct accounts_registration *in, int
 
 /* ------------------------------------------------------------------ verify */
 
+/* code_ok checks (consume 0) or spends (consume 1: single use, the counters reset) a
+ * code; a refusal is the call's outcome (otp_failure). */
+static int code_ok(struct ctx *c, enum otp_module m, const char *email, const char *code,
+                   int consume)
+{
+	struct otp_result res;
+	int rc;
+
+	memset(&res, 0, sizeof res);
+	rc = otp_verify(c->rds, c->cfg, c->arena, m, email, code, consume, &res);
+	return rc == ERR_OK ? ERR_OK : otp_failure(c, rc, &res, m, email);
+}
+
+/* commit_spending spends the code inside the open transaction and commits only if it
+ * was spent, so what the transaction wrote exists only if the code did. Only a failed
+ * COMMIT itself costs the code (logged; what names the write). */
+static int commit_spending(struct ctx *c, enum otp_module m, const char *email, const char *code,
+                           const char *what)
+{
+	int rc = code_ok(c, m, email, code, 1);
+
+	if (rc != ERR_OK) {
+		db_rollback(c->db);
+		return rc;
+	}
+	rc = db_commit(c->db);
+	if (rc != ERR_OK)
+		log_error("accounts: %s not committed after the code was spent: %s", what,
+		          err_name(rc));
+	return rc;
+}
+
 /* wrong_proof counts the attempt as a wrong code (the counters of a wrong code, its
  * answer): a code that comes without the registration's proof is worth nothing. */
 static int wrong_proof(struct ctx *c, enum otp_module m, const char *email)
@@ -411,7 +443,6 @@ static int wrong_proof(struct ctx *c, enum otp_module m, const char *email)
 static int verify_register(struct ctx *c, const char *email, const char *code,
                            const struct accounts_proof *proof, struct accounts_signin *out)
 {
-	struct otp_result res;
 	struct accounts_pending p;
 	struct users_new nu;
 	struct user u;
@@ -443,10 +474,9 @@ static int verify_register(struct ctx *c, const char *email, const char *code,
 	}
 	/* Check the code without spending it: it is spent only inside the transaction that
 	 * creates the user, so a PostgreSQL failure does not cost the code. */
-	memset(&res, 0, sizeof res);
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_REGISTER, email, code, 0, &res);
+	rc = code_ok(c, OTP_MODULE_REGISTER, email, code, 0);
 	if (rc != ERR_OK)
-		return otp_failure(c, rc, &res, OTP_MODULE_REGISTER, email);
+		return rc;
 	if (!proven)
 		return otp_invalid(c, "No registration is waiting for this address", 0);
 	memset(&nu, 0, sizeof nu);
@@ -470,17 +500,10 @@ static int verify_register(struct ctx *c, const char *email, const char *code,
 		db_rollback(c->db);
 		return rc;
 	}
-	/* Spend the code (single use, resets the counters); the user exists only if it was. */
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_REGISTER, email, code, 1, &res);
-	if (rc != ERR_OK) {
-		db_rollback(c->db);
-		return otp_failure(c, rc, &res, OTP_MODULE_REGISTER, email);
-	}
-	rc = db_commit(c->db);
-	if (rc != ERR_OK) {
-		log_error("accounts: registration code spent but the user was not committed");
+	/* The user exists only if the code was spent. */
+	rc = commit_spending(c, OTP_MODULE_REGISTER, email, code, "registration");
+	if (rc != ERR_OK)
 		return rc;
-	}
 	if (users_pending_del(c->rds, c->arena, PENDING_REGISTER, email) != ERR_OK)
 		log_warn("accounts: pending registration not removed (it expires on its own)");
 	audit_record(c, "registered", u.id, u.email, NULL);
@@ -511,7 +534,6 @@ static int challenge_get(struct ctx *c, const char *email, const char **id, cons
 static int verify_login(struct ctx *c, const char *email, const char *code,
                         const struct accounts_proof *proof, struct accounts_signin *out)
 {
-	struct otp_result res;
 	struct user u;
 	const char *challenge = NULL, *read_at = NULL;
 	const char *given = proof != NULL ? proof->challenge_id : NULL;
@@ -528,18 +550,17 @@ static int verify_login(struct ctx *c, const char *email, const char *code,
 	if (given != NULL && !util_ct_equal(given, strlen(given), challenge, strlen(challenge)))
 		return wrong_proof(c, OTP_MODULE_LOGIN, email);
 	/* Every read that can fail runs before the code is spent. */
-	memset(&res, 0, sizeof res);
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_LOGIN, email, code, 0, &res);
+	rc = code_ok(c, OTP_MODULE_LOGIN, email, code, 0);
 	if (rc != ERR_OK)
-		return otp_failure(c, rc, &res, OTP_MODULE_LOGIN, email);
+		return rc;
 	rc = users_by_email(c->db, c->arena, email, &u);
 	if (rc == ERR_NOT_FOUND)
 		return otp_invalid(c, "No sign-in is waiting for this address", 0);
 	if (rc != ERR_OK)
 		return rc;
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_LOGIN, email, code, 1, &res);
+	rc = code_ok(c, OTP_MODULE_LOGIN, email, code, 1);
 	if (rc != ERR_OK)
-		return otp_failure(c, rc, &res, OTP_MODULE_LOGIN, email);
+		return rc;
 	if (users_pending_del(c->rds, c->arena, PENDING_LOGIN, email) != ERR_OK)
 		log_warn("accounts: pending login not removed (it expires on its own)");
 	rc = sign_in(c, &u, read_at != NULL ? read_at : "0", out);
@@ -557,7 +578,6 @@ static int verify_login(struct ctx *c, const char *email, const char *code,
 int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const char *code,
                     const struct accounts_proof *proof, struct accounts_signin *out, int *created)
 {
-	struct otp_result res;
 	int rc;
 
 	*created = 0;
@@ -570,10 +590,9 @@ int accounts_verify(struct ctx *c, enum otp_module m, const char *email, const c
 	case OTP_MODULE_FORGETPASSWORD: break;
 	}
 	/* Not spent: reset-password takes the same code and spends it. */
-	memset(&res, 0, sizeof res);
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_FORGETPASSWORD, email, code, 0, &res);
+	rc = code_ok(c, OTP_MODULE_FORGETPASSWORD, email, code, 0);
 	if (rc != ERR_OK)
-		return otp_failure(c, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
+		return rc;
 	return ERR_OK;
 }
 
@@ -860,17 +879,15 @@ int accounts_forget_password(struct ctx *c, const char *email)
 int accounts_reset_password(struct ctx *c, const char *email, const char *code,
                             const char *new_password)
 {
-	struct otp_result res;
 	struct user u;
 	char *hash = NULL;
 	int rc;
 
 	/* Check without spending, hash (may be refused when busy), then spend: a busy server
 	 * does not cost the user the code. */
-	memset(&res, 0, sizeof res);
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_FORGETPASSWORD, email, code, 0, &res);
+	rc = code_ok(c, OTP_MODULE_FORGETPASSWORD, email, code, 0);
 	if (rc != ERR_OK)
-		return otp_failure(c, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
+		return rc;
 	rc = users_by_email(c->db, c->arena, email, &u);
 	if (rc == ERR_NOT_FOUND)
 		return otp_invalid(c, "The code is wrong or has expired", 0);
@@ -892,17 +909,9 @@ int accounts_reset_password(struct ctx *c, const char *email, const char *code,
 		db_rollback(c->db);
 		return rc;
 	}
-	rc = otp_verify(c->rds, c->cfg, c->arena, OTP_MODULE_FORGETPASSWORD, email, code, 1, &res);
-	if (rc != ERR_OK) {
-		db_rollback(c->db);
-		return otp_failure(c, rc, &res, OTP_MODULE_FORGETPASSWORD, email);
-	}
-	rc = db_commit(c->db);
-	if (rc != ERR_OK) {
-		log_error("accounts: password reset not committed after the code was spent: %s",
-		          err_name(rc));
+	rc = commit_spending(c, OTP_MODULE_FORGETPASSWORD, email, code, "password reset");
+	if (rc != ERR_OK)
 		return rc;
-	}
 	/* After the commit: drop the cached row (a read during the transaction may have
 	 * cached the old one), then mark the password changed and revoke every session in
 	 * one script (sessions_password_changed): a login that read the old hash before the
