@@ -169,48 +169,37 @@ static const char lua_revoke[] = LUA_UNLINK "if #KEYS >= 3 and tonumber(ARGV[3])
                                             "unlink(KEYS[2], ARGV[2])\n"
                                             "return 1\n";
 
-/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. Session keys are derived from the set
- * members inside the script (single Redis, not Cluster). Either set type; the set holds at
- * most MEDRIN_SESSIONS_MAX members (lua_create), so this is O(cap). */
-static const char lua_revoke_all[] = "local s\n"
-                                     "if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
-                                     "  s = redis.call('SMEMBERS', KEYS[1])\n"
-                                     "else\n"
-                                     "  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
-                                     "end\n"
-                                     "local n = 0\n"
-                                     "for _, sid in ipairs(s) do\n"
-                                     "  local k = ARGV[1] .. 'sess:' .. sid\n"
-                                     "  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
-                                     "    redis.call('DEL', k)\n"
-                                     "    n = n + 1\n"
-                                     "  end\n"
-                                     "end\n"
-                                     "redis.call('DEL', KEYS[1])\n"
-                                     "return n\n";
+/* The body both scripts below end with. KEYS[1]: user_sess:{uid}; ARGV[1]: key prefix,
+ * ARGV[2]: user_id. Session keys are derived from the set members inside the script
+ * (single Redis, not Cluster). Either set type; the set holds at most
+ * MEDRIN_SESSIONS_MAX members (lua_create), so this is O(cap). Returns how many went. */
+#define LUA_DELETE_USER_SESSIONS                                  \
+	"local s\n"                                               \
+	"if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"       \
+	"  s = redis.call('SMEMBERS', KEYS[1])\n"                 \
+	"else\n"                                                  \
+	"  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"            \
+	"end\n"                                                   \
+	"local n = 0\n"                                           \
+	"for _, sid in ipairs(s) do\n"                            \
+	"  local k = ARGV[1] .. 'sess:' .. sid\n"                 \
+	"  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n" \
+	"    redis.call('DEL', k)\n"                              \
+	"    n = n + 1\n"                                         \
+	"  end\n"                                                 \
+	"end\n"                                                   \
+	"redis.call('DEL', KEYS[1])\n"                            \
+	"return n\n"
+
+/* KEYS: user_sess:{uid}; ARGV: key prefix, user_id. */
+static const char lua_revoke_all[] = LUA_DELETE_USER_SESSIONS;
 
 /* KEYS: user_sess:{uid}, pw_changed:{uid}; ARGV: key prefix, user_id, mark ttl.
  * Marks the password changed now (Redis time, us) and deletes every session of the
  * user, in one step: a sign-in that read the old hash earlier is refused by lua_create. */
-static const char lua_pw_changed[] =
-    "local t = redis.call('TIME')\n"
-    "redis.call('SET', KEYS[2], string.format('%.0f', t[1] * 1000000 + t[2]), 'EX', ARGV[3])\n"
-    "local s\n"
-    "if redis.call('TYPE', KEYS[1]).ok == 'set' then\n"
-    "  s = redis.call('SMEMBERS', KEYS[1])\n"
-    "else\n"
-    "  s = redis.call('ZRANGE', KEYS[1], 0, -1)\n"
-    "end\n"
-    "local n = 0\n"
-    "for _, sid in ipairs(s) do\n"
-    "  local k = ARGV[1] .. 'sess:' .. sid\n"
-    "  if redis.call('HGET', k, 'user_id') == ARGV[2] then\n"
-    "    redis.call('DEL', k)\n"
-    "    n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return n\n";
+static const char lua_pw_changed[] = "local t = redis.call('TIME')\n"
+                                     "redis.call('SET', KEYS[2], string.format('%.0f', t[1] * "
+                                     "1000000 + t[2]), 'EX', ARGV[3])\n" LUA_DELETE_USER_SESSIONS;
 
 /* KEYS: user_sess:{uid}; ARGV: key prefix, user_id, limit, cursor score ('' on the first
  * page), cursor sid. One page, newest first, keyset on (score, sid) in the set's own order
