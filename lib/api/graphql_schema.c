@@ -692,7 +692,8 @@ static int query_resume(struct gql_call *call, struct gql_val *out)
 
 /* ---- mutations: the REST body from the input, the REST rules, the same domain call ---- */
 
-static int create_job(struct gql_call *call, struct gql_val *out)
+/* write_job: createJob (no id: every required field) and updateJob (id: a patch). */
+static int write_job(struct gql_call *call, struct gql_val *out, const char *id)
 {
 	struct api_req *r = api_gql_req(call);
 	struct json_errors errs;
@@ -701,87 +702,75 @@ static int create_job(struct gql_call *call, struct gql_val *out)
 	int rc;
 
 	memset(&errs, 0, sizeof errs);
-	if (api_jobs_parse_job(r, input_body(call), 1, &p, &errs) != ERR_OK)
+	if (api_jobs_parse_job(r, input_body(call), id == NULL, &p, &errs) != ERR_OK)
 		return input_errors(call, &errs, "input.");
-	rc = jobs_create(&r->ctx, &p.v, &j);
+	rc = id == NULL ? jobs_create(&r->ctx, &p.v, &j) : jobs_update(&r->ctx, id, &p, &j);
 	if (rc != ERR_OK)
 		return api_gql_outcome(call, rc);
 	*out = borrowed(render_job(r->arena, &j));
 	return ERR_OK;
+}
+
+static int create_job(struct gql_call *call, struct gql_val *out)
+{
+	return write_job(call, out, NULL);
 }
 
 static int update_job(struct gql_call *call, struct gql_val *out)
 {
+	return write_job(call, out, gql_arg_str(call, "id", ""));
+}
+
+/* write_note: createNote (job_id: every required field) and updateNote (id: a patch). */
+static int write_note(struct gql_call *call, struct gql_val *out, const char *job_id,
+                      const char *id)
+{
 	struct api_req *r = api_gql_req(call);
 	struct json_errors errs;
-	struct job_patch p;
-	struct job j;
+	struct note_input in;
+	struct note n;
 	int rc;
 
 	memset(&errs, 0, sizeof errs);
-	if (api_jobs_parse_job(r, input_body(call), 0, &p, &errs) != ERR_OK)
+	if (api_jobs_parse_note(r, input_body(call), id == NULL, &in, &errs) != ERR_OK)
 		return input_errors(call, &errs, "input.");
-	rc = jobs_update(&r->ctx, gql_arg_str(call, "id", ""), &p, &j);
+	rc = id == NULL ? jobs_note_create(&r->ctx, job_id, &in, &n)
+	                : jobs_note_update(&r->ctx, id, &in, &n);
 	if (rc != ERR_OK)
 		return api_gql_outcome(call, rc);
-	*out = borrowed(render_job(r->arena, &j));
-	return ERR_OK;
-}
-
-static int delete_job(struct gql_call *call, struct gql_val *out)
-{
-	int rc = jobs_delete(&api_gql_req(call)->ctx, gql_arg_str(call, "id", ""));
-
-	if (rc != ERR_OK)
-		return api_gql_outcome(call, rc);
-	*out = gql_bool(call, 1);
+	*out = borrowed(render_note(r->arena, &n));
 	return ERR_OK;
 }
 
 static int create_note(struct gql_call *call, struct gql_val *out)
 {
-	struct api_req *r = api_gql_req(call);
-	struct json_errors errs;
-	struct note_input in;
-	struct note n;
-	int rc;
-
-	memset(&errs, 0, sizeof errs);
-	if (api_jobs_parse_note(r, input_body(call), 1, &in, &errs) != ERR_OK)
-		return input_errors(call, &errs, "input.");
-	rc = jobs_note_create(&r->ctx, gql_arg_str(call, "jobId", ""), &in, &n);
-	if (rc != ERR_OK)
-		return api_gql_outcome(call, rc);
-	*out = borrowed(render_note(r->arena, &n));
-	return ERR_OK;
+	return write_note(call, out, gql_arg_str(call, "jobId", ""), NULL);
 }
 
 static int update_note(struct gql_call *call, struct gql_val *out)
 {
-	struct api_req *r = api_gql_req(call);
-	struct json_errors errs;
-	struct note_input in;
-	struct note n;
-	int rc;
-
-	memset(&errs, 0, sizeof errs);
-	if (api_jobs_parse_note(r, input_body(call), 0, &in, &errs) != ERR_OK)
-		return input_errors(call, &errs, "input.");
-	rc = jobs_note_update(&r->ctx, gql_arg_str(call, "id", ""), &in, &n);
-	if (rc != ERR_OK)
-		return api_gql_outcome(call, rc);
-	*out = borrowed(render_note(r->arena, &n));
-	return ERR_OK;
+	return write_note(call, out, NULL, gql_arg_str(call, "id", ""));
 }
 
-static int delete_note(struct gql_call *call, struct gql_val *out)
+/* deleted: a delete mutation's answer, true, or the refusal. */
+static int deleted(struct gql_call *call, struct gql_val *out, int rc)
 {
-	int rc = jobs_note_delete(&api_gql_req(call)->ctx, gql_arg_str(call, "id", ""));
-
 	if (rc != ERR_OK)
 		return api_gql_outcome(call, rc);
 	*out = gql_bool(call, 1);
 	return ERR_OK;
+}
+
+static int delete_job(struct gql_call *call, struct gql_val *out)
+{
+	return deleted(call, out,
+	               jobs_delete(&api_gql_req(call)->ctx, gql_arg_str(call, "id", "")));
+}
+
+static int delete_note(struct gql_call *call, struct gql_val *out)
+{
+	return deleted(call, out,
+	               jobs_note_delete(&api_gql_req(call)->ctx, gql_arg_str(call, "id", "")));
 }
 
 /* One row per Type.field: the function that resolves it, or the member of the parent's

@@ -6,6 +6,32 @@
 #include "base/util.h"
 #include "http/json.h"
 
+static void put_json(void *p)
+{
+	json_object_put(p);
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, str_or_null(v));
+}
+
+/* page_object: a page of a list, {"items": items, "next_cursor": next or null}, owned by
+ * the arena (items becomes its member). */
+static json_object *page_object(struct arena *a, json_object *items, const char *next)
+{
+	json_object *o = json_new_object(a);
+
+	json_object_object_add(o, "items", items);
+	add_str(o, "next_cursor", next);
+	return o;
+}
+
 json_object *render_user_member(const struct user *u)
 {
 	json_object *o = json_object_new_object();
@@ -21,11 +47,6 @@ json_object *render_user_member(const struct user *u)
 	json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
 	json_object_object_add(o, "updated_at", json_object_new_string(u->updated_at));
 	return o;
-}
-
-static void put_json(void *p)
-{
-	json_object_put(p);
 }
 
 json_object *render_user(struct arena *a, const struct user *u)
@@ -51,7 +72,6 @@ json_object *render_signin(struct arena *a, const struct accounts_signin *s)
 json_object *render_sessions(struct arena *a, const struct accounts_sessions_page *p,
                              const char *current_sid)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array();
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -72,11 +92,7 @@ json_object *render_sessions(struct arena *a, const struct accounts_sessions_pag
 		                                               strcmp(v->id, current_sid) == 0));
 		json_object_array_add(items, s);
 	}
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor",
-	                       p->next_cursor != NULL ? json_object_new_string(p->next_cursor)
-	                                              : NULL);
-	return o;
+	return page_object(a, items, p->next_cursor);
 }
 
 json_object *render_message(struct arena *a, const char *text, int attempts)
@@ -117,27 +133,13 @@ json_object *render_user_view(struct arena *a, const struct user_view *v)
 	return o;
 }
 
-static void add_cursor(json_object *o, const char *next)
-{
-	json_object_object_add(o, "next_cursor",
-	                       next != NULL ? json_object_new_string(next) : NULL);
-}
-
 json_object *render_users_page(struct arena *a, const struct users_page *p)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array();
 
 	for (size_t i = 0; i < p->n; i++)
 		json_object_array_add(items, user_view_member(&p->items[i]));
-	json_object_object_add(o, "items", items);
-	add_cursor(o, p->next_cursor);
-	return o;
-}
-
-static void add_str(json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, v != NULL ? json_object_new_string(v) : NULL);
+	return page_object(a, items, p->next_cursor);
 }
 
 json_object *render_jobseeker(struct arena *a, const struct jobseeker *j)
@@ -182,14 +184,11 @@ json_object *render_employer(struct arena *a, const struct employer *e)
 
 json_object *render_employers_page(struct arena *a, const struct employers_page *p)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array();
 
 	for (size_t i = 0; i < p->n; i++)
 		json_object_array_add(items, employer_member(&p->items[i]));
-	json_object_object_add(o, "items", items);
-	add_cursor(o, p->next_cursor);
-	return o;
+	return page_object(a, items, p->next_cursor);
 }
 
 json_object *render_me_view(struct arena *a, const struct oidc_me *me)
@@ -209,11 +208,6 @@ json_object *render_me_view(struct arena *a, const struct oidc_me *me)
 	}
 	json_object_object_add(o, "identities", ids);
 	return o;
-}
-
-static json_object *str_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
 static json_object *resume_member(const struct resume *r)
@@ -283,14 +277,11 @@ json_object *render_resume(struct arena *a, const struct resume *r)
 
 json_object *render_resumes(struct arena *a, const struct resume_list *l)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array();
 
 	for (size_t i = 0; i < l->n; i++)
 		json_object_array_add(items, resume_member(&l->items[i]));
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", NULL);
-	return o;
+	return page_object(a, items, NULL);
 }
 
 json_object *render_task_accepted(struct arena *a, const char *task_id, const char *url)
@@ -360,14 +351,11 @@ json_object *render_job(struct arena *a, const struct job *j)
 
 json_object *render_jobs_page(struct arena *a, const struct jobs_page *p)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array_ext((int)p->n);
 
 	for (size_t i = 0; i < p->n; i++)
 		json_object_array_add(items, render_job_member(&p->items[i]));
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", str_or_null(p->next_cursor));
-	return o;
+	return page_object(a, items, p->next_cursor);
 }
 
 json_object *render_note_member(const struct note *n)
@@ -394,14 +382,11 @@ json_object *render_note(struct arena *a, const struct note *n)
 
 json_object *render_notes_page(struct arena *a, const struct notes_page *p)
 {
-	json_object *o = json_new_object(a);
 	json_object *items = json_object_new_array_ext((int)p->n);
 
 	for (size_t i = 0; i < p->n; i++)
 		json_object_array_add(items, render_note_member(&p->items[i]));
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "next_cursor", str_or_null(p->next_cursor));
-	return o;
+	return page_object(a, items, p->next_cursor);
 }
 
 json_object *render_job_stats(struct arena *a, const struct job_stats *s)
