@@ -381,6 +381,17 @@ static int own(struct ctx *c, const char *id)
 
 /* ------------------------------------------------------------------ jobs */
 
+/* exec_one runs a statement inside the caller's transaction that must touch exactly the
+ * one row it names (locked before): another count is a bug, ERR_INTERNAL. */
+static int exec_one(struct ctx *c, const char *stmt, int n, const char **p, PGresult **res)
+{
+	int rc = db_exec(c->db, c->arena, stmt, n, p, res);
+
+	if (rc == ERR_OK && db_rows(*res) != 1)
+		rc = ERR_INTERNAL;
+	return rc;
+}
+
 int jobs_create(struct ctx *c, const struct job_input *in, struct job *out)
 {
 	const char *p[12] = {c->actor.user_id};
@@ -464,13 +475,9 @@ int jobs_update(struct ctx *c, const char *id, const struct job_patch *pt, struc
 	in.description = pt->set_description ? pt->v.description : cur.description;
 	in.salary = pt->set_salary ? pt->v.salary : cur.salary;
 	write_params(c->arena, &in, p + 2);
-	rc = db_exec(c->db, c->arena, "jobs_update", 13, p, &res);
+	rc = exec_one(c, "jobs_update", 13, p, &res);
 	if (rc != ERR_OK)
 		goto fail;
-	if (db_rows(res) != 1) {
-		rc = ERR_INTERNAL;
-		goto fail;
-	}
 	fill_job(c->arena, res, 0, out);
 	rc = db_commit(c->db);
 	if (rc != ERR_OK)
@@ -481,20 +488,27 @@ fail:
 	return db_fail(c, rc);
 }
 
-int jobs_delete(struct ctx *c, const char *id)
+/* delete_owned runs stmt (id, owner; it answers the count deleted): not found unless
+ * the caller's row went. */
+static int delete_owned(struct ctx *c, const char *stmt, const char *id, const char *what)
 {
 	const char *p[2] = {id, c->actor.user_id};
 	PGresult *res = NULL;
 	int rc;
 
 	if (!own(c, id))
-		return not_found(c, "job");
-	rc = db_exec(c->db, c->arena, "jobs_delete", 2, p, &res);
+		return not_found(c, what);
+	rc = db_exec(c->db, c->arena, stmt, 2, p, &res);
 	if (rc != ERR_OK)
 		return rc;
 	if (db_rows(res) != 1 || strcmp(db_value(res, 0, 0), "1") != 0)
-		return not_found(c, "job");
+		return not_found(c, what);
 	return ERR_OK;
+}
+
+int jobs_delete(struct ctx *c, const char *id)
+{
+	return delete_owned(c, "jobs_delete", id, "job");
 }
 
 int jobs_stats(struct ctx *c, struct job_stats *out)
@@ -773,13 +787,9 @@ int jobs_note_update(struct ctx *c, const char *note_id, const struct note_input
 	p[2] = in->set_reminder_time ? in->reminder_time : NULL;
 	p[3] = in->set_reminder_time ? "true" : "false";
 	p[4] = task;
-	rc = db_exec(c->db, c->arena, "notes_update", 5, p, &res);
+	rc = exec_one(c, "notes_update", 5, p, &res);
 	if (rc != ERR_OK)
 		goto fail;
-	if (db_rows(res) != 1) {
-		rc = ERR_INTERNAL;
-		goto fail;
-	}
 	fill_note(c->arena, res, 0, out);
 	rc = db_commit(c->db);
 	if (rc != ERR_OK)
@@ -792,18 +802,7 @@ fail:
 
 int jobs_note_delete(struct ctx *c, const char *note_id)
 {
-	const char *p[2] = {note_id, c->actor.user_id};
-	PGresult *res = NULL;
-	int rc;
-
-	if (!own(c, note_id))
-		return not_found(c, "note");
-	rc = db_exec(c->db, c->arena, "notes_delete", 2, p, &res);
-	if (rc != ERR_OK)
-		return rc;
-	if (db_rows(res) != 1 || strcmp(db_value(res, 0, 0), "1") != 0)
-		return not_found(c, "note");
-	return ERR_OK;
+	return delete_owned(c, "notes_delete", note_id, "note");
 }
 
 /* ------------------------------------------------------------------ the worker's side */

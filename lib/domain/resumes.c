@@ -603,11 +603,20 @@ int resumes_get(struct ctx *c, const char *id, struct resume *out)
 
 /* ------------------------------------------------------------------ writing */
 
-static int bump(struct ctx *c)
+/* begin_write opens the transaction of a resume write and runs resumes_bump first: it
+ * locks this user's writes until the commit and moves the cache generation. On failure
+ * no transaction is left open. */
+static int begin_write(struct ctx *c)
 {
 	const char *params[1] = {c->actor.user_id};
+	int rc = db_begin(c->db);
 
-	return db_exec(c->db, c->arena, "resumes_bump", 1, params, NULL);
+	if (rc != ERR_OK)
+		return rc;
+	rc = db_exec(c->db, c->arena, "resumes_bump", 1, params, NULL);
+	if (rc != ERR_OK)
+		db_rollback(c->db);
+	return rc;
 }
 
 /* write_tree inserts in's sections and items under resume id (the old ones are gone). */
@@ -732,12 +741,10 @@ int resumes_create(struct ctx *c, const struct resume *in, struct resume *out)
 			tree.sections[i].title = main_titles[i];
 		}
 	}
-	rc = db_begin(c->db);
+	rc = begin_write(c);
 	if (rc != ERR_OK)
 		return rc;
-	rc = bump(c); /* first: it locks this user's writes until the commit */
-	if (rc == ERR_OK)
-		rc = db_exec(c->db, c->arena, "resumes_count", 1, params, &res);
+	rc = db_exec(c->db, c->arena, "resumes_count", 1, params, &res);
 	if (rc == ERR_OK && atoi(nz(db_value(res, 0, 0))) >= RESUMES_MAX_PER_USER) {
 		db_rollback(c->db);
 		return ctx_fail(
@@ -829,12 +836,10 @@ int resumes_replace(struct ctx *c, const char *id, const struct resume *in, stru
 
 	if (id == NULL || !util_uuid_valid(id))
 		return not_found(c);
-	rc = db_begin(c->db);
+	rc = begin_write(c);
 	if (rc != ERR_OK)
 		return rc;
-	rc = bump(c);
-	if (rc == ERR_OK)
-		rc = lock_own(c, id, NULL);
+	rc = lock_own(c, id, NULL);
 	if (rc == ERR_OK)
 		rc = check_ids(c, id, in);
 	if (rc == ERR_OK)
@@ -864,12 +869,10 @@ int resumes_patch(struct ctx *c, const char *id, const char *title, const char *
 
 	if (id == NULL || !util_uuid_valid(id))
 		return not_found(c);
-	rc = db_begin(c->db);
+	rc = begin_write(c);
 	if (rc != ERR_OK)
 		return rc;
-	rc = bump(c);
-	if (rc == ERR_OK)
-		rc = db_exec(c->db, c->arena, "resumes_patch", 4, params, &res);
+	rc = db_exec(c->db, c->arena, "resumes_patch", 4, params, &res);
 	if (rc == ERR_OK && db_rows(res) != 1)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK)
@@ -891,12 +894,10 @@ int resumes_delete(struct ctx *c, const char *id)
 
 	if (id == NULL || !util_uuid_valid(id))
 		return not_found(c);
-	rc = db_begin(c->db);
+	rc = begin_write(c);
 	if (rc != ERR_OK)
 		return rc;
-	rc = bump(c);
-	if (rc == ERR_OK)
-		rc = db_exec(c->db, c->arena, "resumes_delete", 2, params, &res);
+	rc = db_exec(c->db, c->arena, "resumes_delete", 2, params, &res);
 	if (rc == ERR_OK && db_rows(res) != 1)
 		rc = ERR_NOT_FOUND;
 	if (rc == ERR_OK) {
