@@ -25,7 +25,6 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import time
 import unittest
 import uuid
 
+import fcgi_client
 import harness
 from harness import call, wait_until
 
@@ -70,53 +70,8 @@ def run(argv, **kw):
     return p.stdout
 
 
-# --------------------------------------------------------------------------- FastCGI
-
-def _rec(rtype, content, rid=1):
-    return struct.pack("!BBHHBx", 1, rtype, rid, len(content), 0) + content
-
-
-def _params(pairs):
-    out = b""
-    for k, v in pairs.items():
-        k, v = k.encode(), v.encode()
-        for n in (len(k), len(v)):
-            out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-        out += k + v
-    return out
-
-
-def fcgi(addr, method, uri, body=b"", headers=None, timeout=15):
-    """One request straight to a host's FastCGI port: returns (status, body)."""
-    p = {"REQUEST_METHOD": method, "REQUEST_URI": uri, "DOCUMENT_URI": uri,
-         "SCRIPT_NAME": uri, "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1",
-         "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "localhost", "HTTPS": "on",
-         "CONTENT_LENGTH": str(len(body))}
-    if body:
-        p["CONTENT_TYPE"] = "application/json"
-    for k, v in (headers or {}).items():
-        p["HTTP_" + k.upper().replace("-", "_")] = v
-    s = socket.create_connection(addr, timeout=timeout)
-    try:
-        s.sendall(_rec(1, struct.pack("!HB5x", 1, 0)) + _rec(4, _params(p)) + _rec(4, b"")
-                  + (_rec(5, body) if body else b"") + _rec(5, b""))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    out, i = b"", 0
-    while i + 8 <= len(data):
-        _, rtype, _, clen, plen = struct.unpack("!BBHHB", data[i:i + 7])
-        if rtype == 6:
-            out += data[i + 8:i + 8 + clen]
-        i += 8 + clen + plen
-    head, _, rest = out.partition(b"\r\n\r\n")
-    m = re.search(rb"^Status:\s*(\d+)", head, re.M | re.I)
-    return (int(m.group(1)) if m else 200), rest
+# One request straight to a host's FastCGI port: (status, body).
+fcgi = fcgi_client.request
 
 
 # --------------------------------------------------------------------------- load

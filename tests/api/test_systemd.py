@@ -9,62 +9,16 @@ import os
 import re
 import signal
 import socket
-import struct
 import subprocess
-import time
 import unittest
 
+import fcgi_client
 import harness
 import test_reload
 from harness import wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_EXPOSURE = 2.0
-
-
-def fcgi_record(rtype, content, rid=1):
-    return struct.pack("!BBHHBx", 1, rtype, rid, len(content), 0) + content
-
-
-def fcgi_params(pairs):
-    out = b""
-    for k, v in pairs.items():
-        k, v = k.encode(), v.encode()
-        for n in (len(k), len(v)):
-            out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
-        out += k + v
-    return out
-
-
-def fcgi_get(sock_path, uri, timeout=20):
-    """A minimal FastCGI client: one GET, returns (status line value, body bytes)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock_path)
-        params = fcgi_params({"REQUEST_METHOD": "GET", "REQUEST_URI": uri,
-                              "DOCUMENT_URI": uri, "SCRIPT_NAME": uri, "QUERY_STRING": "",
-                              "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                              "HTTP_HOST": "localhost", "CONTENT_LENGTH": "0"})
-        s.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, params)
-                  + fcgi_record(4, b"") + fcgi_record(5, b""))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    out, i = b"", 0
-    while i + 8 <= len(data):
-        _, rtype, _, clen, plen = struct.unpack("!BBHHB", data[i:i + 7])
-        if rtype == 6:
-            out += data[i + 8:i + 8 + clen]
-        i += 8 + clen + plen
-    head, _, body = out.partition(b"\r\n\r\n")
-    m = re.search(rb"^Status:\s*(\d+)", head, re.M | re.I)
-    return (int(m.group(1)) if m else 200), body
 
 
 class ExposureTest(unittest.TestCase):
@@ -118,7 +72,7 @@ class SocketActivationTest(test_reload.NotifyTest):
         proc = self.start()
         # Nothing runs medrin-fcgi yet: the first connection starts it (socket
         # activation), waits in the backlog, and is served once the workers are ready.
-        status, body = fcgi_get(self.sock, "/api/v1/health")
+        status, body = fcgi_client.request(self.sock, "GET", "/api/v1/health", timeout=20)
         self.assertEqual(status, 200, body)
         self.assertEqual(body, b'{"status":"ok"}')
         msg = self.next_message()
@@ -138,7 +92,7 @@ class SocketActivationTest(test_reload.NotifyTest):
         self.assertEqual(msg.get("READY"), "1", msg)
         wait_until(lambda: not (set(test_reload.children(proc.pid)) & set(first)), 30,
                    message="the old generation did not stop after the reload")
-        self.assertEqual(fcgi_get(self.sock, "/api/v1/health")[0], 200)
+        self.assertEqual(fcgi_client.request(self.sock, "GET", "/api/v1/health", timeout=20)[0], 200)
 
         proc.send_signal(signal.SIGTERM)
         msg = self.next_message()
@@ -170,12 +124,7 @@ class GracefulStopBacklogTest(test_reload.NotifyTest):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.settimeout(30)
             s.connect(path)
-            params = fcgi_params({"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health",
-                                  "SCRIPT_NAME": "/api/v1/health", "QUERY_STRING": "",
-                                  "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                                  "CONTENT_LENGTH": "0"})
-            s.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, params)
-                      + fcgi_record(4, b"") + fcgi_record(5, b""))
+            s.sendall(fcgi_client.request_bytes("GET", "/api/v1/health"))
             queued.append(s)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.next_message().get("STOPPING"), "1")
@@ -236,14 +185,9 @@ class GracefulStopTcpTest(test_reload.NotifyTest):
         addr = ("127.0.0.1", self.port)
         slow = [socket.create_connection(addr, timeout=10) for _ in range(2)]
         queued = []
-        params = fcgi_params({"REQUEST_METHOD": "GET", "REQUEST_URI": "/api/v1/health",
-                              "SCRIPT_NAME": "/api/v1/health", "QUERY_STRING": "",
-                              "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-                              "CONTENT_LENGTH": "0"})
         for _ in range(10):
             s = socket.create_connection(addr, timeout=30)
-            s.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, params)
-                      + fcgi_record(4, b"") + fcgi_record(5, b""))
+            s.sendall(fcgi_client.request_bytes("GET", "/api/v1/health"))
             queued.append(s)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.next_message().get("STOPPING"), "1")
