@@ -47,8 +47,12 @@
 
 static volatile sig_atomic_t stop_requested;
 
+/* wait_requeue after this many connections (see there). */
+#define REQUEUE_EVERY 16
+
 struct worker {
 	const struct config *cfg;
+	int tcp; /* the listening socket is TCP: TCP_NODELAY on each connection */
 	struct app app;
 	struct arena *arena;
 	FCGX_Request req;
@@ -111,9 +115,10 @@ static int accept_one(struct worker *w, int listen_fd)
 		close(fd);
 		return 0;
 	}
-	/* What libfcgi's own accept does for TCP: no replies to wait for, so no Nagle.
-	 * Fails harmlessly (ENOTSUP/EOPNOTSUPP) on a unix socket. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* What libfcgi's own accept does for TCP: no replies to wait for, so no Nagle. (Not
+	 * on a unix socket, where it could only fail: one syscall per request saved.) */
+	if (w->tcp)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	w->req.ipcFd = fd;
 	w->req.keepConnection = 1;
 	return 1;
@@ -329,10 +334,11 @@ static int wait_open(int listen_fd)
 
 /* wait_requeue puts this worker at the end of the listening socket's queue of exclusive
  * waiters: the kernel wakes the first idle waiter in that queue, which would otherwise
- * always be the same worker. Re-registering after each connection makes it the idle
- * worker that has waited longest (round robin, as with the old herd's spread), so every
- * worker keeps serving (MEDRIN_MAX_REQUESTS recycling, a worker that dropped a stalled
- * peer). Two syscalls per connection instead of a wake-up of every idle worker. */
+ * always be the same worker. Re-registering makes it the idle worker that has waited
+ * longest, so every worker keeps serving (MEDRIN_MAX_REQUESTS recycling, a worker that
+ * dropped a stalled peer). It costs two syscalls, so it is done every REQUEUE_EVERY
+ * connections, not after each: the spread is the same over a few dozen requests, and
+ * under load (every worker busy in turn) the order does not matter anyway. */
 static int wait_requeue(int epfd, int listen_fd)
 {
 	struct epoll_event ev;
@@ -404,6 +410,13 @@ void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int
 
 	pfd.fd = listen_fd;
 	pfd.events = POLLIN;
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		w.tcp = getsockname(listen_fd, (struct sockaddr *)&ss, &len) == 0 &&
+		        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
+	}
 	/* One idle worker wakes per connection: every worker waits in its own epoll instance
 	 * with the listening socket registered EPOLLEXCLUSIVE, so the kernel wakes one waiter
 	 * (not all of them, as poll on a shared socket does: a thundering herd that costs
@@ -433,7 +446,7 @@ void worker_run(const struct config *cfg, int listen_fd, int ready_fd, const int
 		if (stop_requested)
 			break;
 		rc = accept_one(&w, listen_fd);
-		if (rc == 1 && epfd >= 0)
+		if (rc == 1 && epfd >= 0 && w.served % REQUEUE_EVERY == REQUEUE_EVERY - 1)
 			epfd = wait_requeue(epfd, listen_fd);
 		if (rc == 0)
 			continue; /* another worker won the race, or the peer left already */
