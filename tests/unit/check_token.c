@@ -591,6 +591,53 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/* HS256 is verified by token.c itself (one HMAC key context, not libjwt): a token signed
+ * with another secret, one with a signature cut to 31 bytes, one with a 33rd byte, and one
+ * whose MAC is of another signed part are all refused; the right one is not. */
+START_TEST(test_hs256_signature_checks)
+{
+	struct config cfg = base_cfg("HS256");
+	struct token_keys *k = load(&cfg);
+	struct arena *a = arena_new(0);
+	struct token_claims cl;
+	const char *p = payload(a, "access", NONE, NULL, 0, NULL);
+	const char *other = "unit-test-jwt-secret-0123456789abcdeX";
+	char *good = hs_token(a, HDR_HS256, p, HS_SECRET, strlen(HS_SECRET), EVP_sha256());
+	char *dot2 = strrchr(good, '.');
+	char *head = arena_strndup(a, good, (size_t)(dot2 - good));
+	unsigned char mac[EVP_MAX_MD_SIZE + 1];
+	unsigned int maclen = 0;
+
+	ck_assert_int_eq(token_verify(k, a, good, TOKEN_ACCESS, &cl), ERR_OK);
+	ck_assert_int_eq(token_verify(k, a,
+	                              hs_token(a, HDR_HS256, p, other, strlen(other), EVP_sha256()),
+	                              TOKEN_ACCESS, &cl),
+	                 ERR_UNAUTHORIZED);
+	ck_assert_ptr_nonnull(HMAC(EVP_sha256(), HS_SECRET, (int)strlen(HS_SECRET),
+	                           (const unsigned char *)head, strlen(head), mac, &maclen));
+	ck_assert_uint_eq(maclen, 32);
+	ck_assert_int_eq(token_verify(k, a, arena_printf(a, "%s.%s", head, b64url(a, mac, 31)),
+	                              TOKEN_ACCESS, &cl),
+	                 ERR_UNAUTHORIZED);
+	mac[32] = 0;
+	ck_assert_int_eq(token_verify(k, a, arena_printf(a, "%s.%s", head, b64url(a, mac, 33)),
+	                              TOKEN_ACCESS, &cl),
+	                 ERR_UNAUTHORIZED);
+	/* the right MAC under another payload: the whole signed part counts */
+	const char *p2 = payload(a, "access", STR, "sub", 0, "user-2");
+	char *other_tok = hs_token(a, HDR_HS256, p2, HS_SECRET, strlen(HS_SECRET), EVP_sha256());
+
+	ck_assert_int_eq(
+	    token_verify(k, a,
+	                 arena_printf(a, "%.*s.%s", (int)(strrchr(other_tok, '.') - other_tok),
+	                              other_tok, dot2 + 1),
+	                 TOKEN_ACCESS, &cl),
+	    ERR_UNAUTHORIZED);
+	token_keys_free(k);
+	arena_free(a);
+}
+END_TEST
+
 Suite *token_suite(void)
 {
 	Suite *s = suite_create("token");
@@ -608,6 +655,7 @@ Suite *token_suite(void)
 	tcase_add_test(tc, test_alg_none);
 	tcase_add_test(tc, test_hs256_with_rsa_public_key);
 	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_hs256_signature_checks);
 	suite_add_tcase(s, tc);
 	return s;
 }
