@@ -4,15 +4,16 @@
  * libjwt 1.10's jwt_decode trusts the token's own header to pick the algorithm, and checks
  * no claim at all. So before libjwt sees a token we split it ourselves, decode its header
  * with json-c and require the pinned alg (this is what defeats "alg":"none" and an HS256
- * token "signed" with an RS256 public key); after libjwt has checked the signature we
- * check the alg it used once more, then every claim, from the (now authenticated)
- * payload, with strict JSON types.
+ * token "signed" with an RS256 public key); after the signature is checked (and, for
+ * RS256/ES256, libjwt's alg once more) every claim is checked, from the (now
+ * authenticated) payload, with strict JSON types.
  *
  * HS256, the default, is verified without libjwt: its jwt_decode parses both parts again
  * (jansson), base64-decodes through BIO chains and sets an HMAC up from the key on every
- * call, about 15 % of a worker's time on GET /auth/me. Here the HMAC key context is made
- * once, at load (k->mac_tpl), and each verify duplicates it, MACs "header.payload" and
- * compares the 32 bytes with CRYPTO_memcmp. RS256 and ES256 still go through libjwt.
+ * call, a quarter of a worker's CPU per GET /auth/me (docs/internals/security.md). Here
+ * the HMAC key context is made once, at load (k->mac_tpl), and each verify duplicates it,
+ * MACs "header.payload" and compares the 32 bytes with CRYPTO_memcmp. RS256 and ES256
+ * still go through libjwt.
  */
 #include "security/token.h"
 
