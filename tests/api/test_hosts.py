@@ -15,7 +15,10 @@ Scenarios (each a test; they run in name order, sharing the topology):
   POSTs: zero failures;
   Redis failover by SENTINEL FAILOVER and by killing the primary under load: recovery
   within 5 s of the new primary, sessions and OTP counters kept, a revoked token never 200;
-  PostgreSQL standby promoted under registrations: recovery within 5 s, every 201 kept.
+  after SENTINEL FAILOVER, registrations made while the old primary still takes writes
+  are confirmable after its demotion (every process follows +switch-master);
+  PostgreSQL standby promoted under registrations: recovery within 5 s, every 201 kept;
+  a Redis primary refusing writes (min-replicas-to-write, NOREPLICAS): 503, nothing queued.
 The figures are printed on stderr (lines starting "figures:").
 """
 
