@@ -11,6 +11,13 @@ static void put_json(void *p)
 	json_object_put(p);
 }
 
+/* owned: o (a tree built without the arena) freed with the arena. */
+static json_object *owned(struct arena *a, json_object *o)
+{
+	arena_defer(a, put_json, o);
+	return o;
+}
+
 static json_object *str_or_null(const char *s)
 {
 	return s != NULL ? json_object_new_string(s) : NULL;
@@ -51,10 +58,7 @@ json_object *render_user_member(const struct user *u)
 
 json_object *render_user(struct arena *a, const struct user *u)
 {
-	json_object *o = render_user_member(u);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, render_user_member(u));
 }
 
 json_object *render_signin(struct arena *a, const struct accounts_signin *s)
@@ -127,10 +131,7 @@ static json_object *user_view_member(const struct user_view *v)
 
 json_object *render_user_view(struct arena *a, const struct user_view *v)
 {
-	json_object *o = user_view_member(v);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, user_view_member(v));
 }
 
 json_object *render_users_page(struct arena *a, const struct users_page *p)
@@ -176,10 +177,7 @@ static json_object *employer_member(const struct employer *e)
 
 json_object *render_employer(struct arena *a, const struct employer *e)
 {
-	json_object *o = employer_member(e);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, employer_member(e));
 }
 
 json_object *render_employers_page(struct arena *a, const struct employers_page *p)
@@ -269,10 +267,7 @@ static json_object *resume_member(const struct resume *r)
 
 json_object *render_resume(struct arena *a, const struct resume *r)
 {
-	json_object *o = resume_member(r);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, resume_member(r));
 }
 
 json_object *render_resumes(struct arena *a, const struct resume_list *l)
@@ -343,10 +338,7 @@ json_object *render_job_member(const struct job *j)
 
 json_object *render_job(struct arena *a, const struct job *j)
 {
-	json_object *o = render_job_member(j);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, render_job_member(j));
 }
 
 json_object *render_jobs_page(struct arena *a, const struct jobs_page *p)
@@ -374,10 +366,7 @@ json_object *render_note_member(const struct note *n)
 
 json_object *render_note(struct arena *a, const struct note *n)
 {
-	json_object *o = render_note_member(n);
-
-	arena_defer(a, put_json, o);
-	return o;
+	return owned(a, render_note_member(n));
 }
 
 json_object *render_notes_page(struct arena *a, const struct notes_page *p)
