@@ -485,10 +485,9 @@ class HostsTest(unittest.TestCase):
         self.assertIsNotNone(TOPO, "the topology did not start")
         self.base = TOPO.base
 
-    def test_1_stalled_postgres_and_redis_ready_503_in_bounded_time(self):
-        self.assertEqual(call("GET", "/ready", base=self.base).status, 200)
-        # PostgreSQL: every process of the primary stopped, connections left open.
-        pids = TOPO.pg_pids(0)
+    def ready_503_while_stopped(self, pids, names, what):
+        """SIGSTOP pids (connections stay open, nothing answers): /ready is 503 naming
+        the dependency within 10 s; SIGCONT, and /ready is 200 again."""
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
@@ -496,31 +495,23 @@ class HostsTest(unittest.TestCase):
             r = call("GET", "/ready", base=self.base, timeout=30)
             took = time.monotonic() - t0
             self.assertEqual(r.status, 503, r)
-            self.assertIn("postgres", r.text)
-            # MEDRIN_DB_IO_TIMEOUT_MS=2000 (+ connect_timeout 2 s per host on a reconnect).
+            self.assertIn(names, r.text)
             self.assertLess(took, 10.0)
-            figures("stalled PostgreSQL: /ready 503 in %.2f s" % took)
+            figures("%s: /ready 503 in %.2f s" % (what, took))
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
         wait_until(lambda: call("GET", "/ready", base=self.base).status == 200, 30, 0.2)
+
+    def test_1_stalled_postgres_and_redis_ready_503_in_bounded_time(self):
+        self.assertEqual(call("GET", "/ready", base=self.base).status, 200)
+        # PostgreSQL: every process of the primary stopped, connections left open.
+        # MEDRIN_DB_IO_TIMEOUT_MS=2000 (+ connect_timeout 2 s per host on a reconnect).
+        self.ready_503_while_stopped(TOPO.pg_pids(0), "postgres", "stalled PostgreSQL")
         # Redis: primary and replica stopped (no failover possible), Sentinels answering.
-        rp = [TOPO.procs["redis0"].pid, TOPO.procs["redis1"].pid]
-        for pid in rp:
-            os.kill(pid, signal.SIGSTOP)
-        try:
-            t0 = time.monotonic()
-            r = call("GET", "/ready", base=self.base, timeout=30)
-            took = time.monotonic() - t0
-            self.assertEqual(r.status, 503, r)
-            self.assertIn("redis", r.text)
-            # MEDRIN_REDIS_TIMEOUT_MS=500 per try, MEDRIN_REDIS_FAILOVER_WAIT_MS=3000.
-            self.assertLess(took, 10.0)
-            figures("stalled Redis: /ready 503 in %.2f s" % took)
-        finally:
-            for pid in rp:
-                os.kill(pid, signal.SIGCONT)
-        wait_until(lambda: call("GET", "/ready", base=self.base).status == 200, 30, 0.2)
+        # MEDRIN_REDIS_TIMEOUT_MS=500 per try, MEDRIN_REDIS_FAILOVER_WAIT_MS=3000.
+        self.ready_503_while_stopped([TOPO.procs["redis0"].pid, TOPO.procs["redis1"].pid],
+                                     "redis", "stalled Redis")
         # No worker is left pinned: every host answers at once.
         for i in range(3):
             self.assertTrue(TOPO.host_ok(i))
